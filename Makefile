@@ -1,0 +1,44 @@
+# `make run` and `make test` work on a fresh machine with Python 3.11+: they create .venv,
+# install what they need, and go.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@ $(VENV)/.installed
+
+## Set up, migrate and serve on SQLite in ./var (http://127.0.0.1:8000/docs).
+run: $(VENV)/.installed
+	$(BIN)/gigforge serve
+
+## Set up with the dev extra and run the test suite.
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest
+
+## Lint, format check and strict type check.
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+## Throughput and latency of the API on loopback.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/api.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

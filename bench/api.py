@@ -1,0 +1,160 @@
+"""Throughput and latency of an authenticated `GET /api/v1/users/me` under concurrent load.
+
+Starts `gigforge serve` (SQLite, a temporary data directory) on a loopback port, signs up one
+account, then drives the endpoint from a separate process with N concurrent connections and
+prints requests per second and p50/p99 latency beside a bare endpoint (`/healthz`) of the same
+app. The load generator shares the machine's cores with the server, so absolute numbers are a
+floor; compare the rows with each other.
+
+    python bench/api.py [--requests 3000] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "GIGFORGE_ENV": "development",
+        "GIGFORGE_DATA_DIR": str(data_dir),
+        "GIGFORGE_LOG_LEVEL": "WARNING",
+        "GIGFORGE_CONFIG": str(data_dir / "none.toml"),
+    }
+    env.pop("GIGFORGE_DATABASE_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gigforge", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def _wait_ready(base: str, deadline_seconds: float = 60) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    async with httpx.AsyncClient(base_url=base) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("the server did not become ready")
+
+
+async def _load(
+    base: str, path: str, headers: dict[str, str], requests: int, concurrency: int
+) -> tuple[float, list[float], int]:
+    latencies: list[float] = []
+    failures = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(requests):
+        queue.put_nowait(index)
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal failures
+            while True:
+                try:
+                    queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                started = time.perf_counter()
+                response = await client.get(path)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    failures += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return elapsed, latencies, failures
+
+
+def _row(name: str, elapsed: float, latencies: list[float], failures: int) -> str:
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) * 1000
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    rps = len(latencies) / elapsed
+    return f"{name:<40} {rps:>10.0f} {p50:>10.2f} {p99:>10.2f} {failures:>8}"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        server = _start_server(Path(tmp), port)
+        try:
+            await _wait_ready(base)
+            async with httpx.AsyncClient(base_url=base) as client:
+                registered = await client.post(
+                    "/api/v1/auth/register",
+                    json={
+                        "email": "bench@example.com",
+                        "password": "load test passphrase 7",
+                        "full_name": "Bench",
+                    },
+                )
+                registered.raise_for_status()
+                token = registered.json()["access_token"]
+                key = (
+                    await client.post(
+                        "/api/v1/api-keys",
+                        json={"name": "bench", "scopes": ["users:read"]},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                ).json()["key"]
+
+            cases = [
+                ("GET /healthz (bare)", "/healthz", {}),
+                (
+                    "GET /api/v1/users/me (JWT)",
+                    "/api/v1/users/me",
+                    {"Authorization": f"Bearer {token}"},
+                ),
+                ("GET /api/v1/users/me (API key)", "/api/v1/users/me", {"X-API-Key": key}),
+            ]
+            print(
+                f"{args.requests} requests per row, {args.concurrency} concurrent, "
+                f"uvicorn single worker, SQLite, loopback"
+            )
+            print(f"{'endpoint':<40} {'req/s':>10} {'p50 ms':>10} {'p99 ms':>10} {'failed':>8}")
+            for name, path, headers in cases:
+                await _load(base, path, headers, min(200, args.requests), args.concurrency)
+                elapsed, latencies, failures = await _load(
+                    base, path, headers, args.requests, args.concurrency
+                )
+                print(_row(name, elapsed, latencies, failures))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

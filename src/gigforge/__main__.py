@@ -1,0 +1,3 @@
+from gigforge.cli import main
+
+main()

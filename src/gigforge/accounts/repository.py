@@ -1,0 +1,175 @@
+"""Every query of the accounts domain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy.engine import CursorResult
+
+from gigforge.accounts.models import (
+    APIKey,
+    AuthSession,
+    LoginFailure,
+    PasswordReset,
+    RefreshToken,
+    User,
+)
+from gigforge.accounts.scopes import Role
+from gigforge.kit.repository import Repository
+
+
+class UserRepository(Repository[User]):
+    model = User
+    owner_column = "id"
+
+    async def get_by_email(self, email: str) -> User | None:
+        return await self.get_one(self.statement().where(User.email == email.lower()))
+
+    async def count(self) -> int:
+        return (await self.session.execute(select(func.count()).select_from(User))).scalar_one()
+
+    async def count_active_admins(self) -> int:
+        statement = select(func.count()).where(User.role == Role.admin, User.is_active.is_(True))
+        return (await self.session.execute(statement)).scalar_one()
+
+    def ordered(self) -> Select[User]:
+        return self.statement().order_by(User.created_at, User.id)
+
+
+class AuthSessionRepository(Repository[AuthSession]):
+    model = AuthSession
+
+    async def get_active_with_user(self, session_id: uuid.UUID, user_id: uuid.UUID) -> User | None:
+        """The signed-in user, if the session is live: one query per authenticated request."""
+        statement = (
+            select(User)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .where(
+                AuthSession.id == session_id,
+                AuthSession.user_id == user_id,
+                AuthSession.revoked_at.is_(None),
+                User.is_active.is_(True),
+            )
+        )
+        return (await self.session.execute(statement)).scalars().first()
+
+    async def revoke(self, session_id: uuid.UUID, *, reason: str, now: datetime) -> None:
+        await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )
+
+    async def revoke_all(
+        self, user_id: uuid.UUID, *, reason: str, now: datetime, keep: uuid.UUID | None = None
+    ) -> None:
+        statement = update(AuthSession).where(
+            AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+        )
+        if keep is not None:
+            statement = statement.where(AuthSession.id != keep)
+        await self.session.execute(statement.values(revoked_at=now, revoked_reason=reason))
+
+    async def count_active(self, user_id: uuid.UUID) -> int:
+        statement = select(func.count()).where(
+            AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+        )
+        return (await self.session.execute(statement)).scalar_one()
+
+
+class RefreshTokenRepository(Repository[RefreshToken]):
+    model = RefreshToken
+    owner_column = None
+
+    async def get_by_hash(self, token_hash: str) -> tuple[RefreshToken, AuthSession] | None:
+        statement = (
+            select(RefreshToken, AuthSession)
+            .join(AuthSession, AuthSession.id == RefreshToken.session_id)
+            .where(RefreshToken.token_hash == token_hash)
+        )
+        row = (await self.session.execute(statement)).first()
+        return (row[0], row[1]) if row else None
+
+    async def mark_used(self, token_id: uuid.UUID, *, now: datetime) -> bool:
+        """Claim a token for rotation; False when another request already used it."""
+        result = await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
+
+
+class APIKeyRepository(Repository[APIKey]):
+    model = APIKey
+
+    async def get_by_hash_with_user(self, key_hash: str) -> tuple[APIKey, User] | None:
+        statement = (
+            select(APIKey, User)
+            .join(User, User.id == APIKey.user_id)
+            .where(APIKey.key_hash == key_hash)
+        )
+        row = (await self.session.execute(statement)).first()
+        return (row[0], row[1]) if row else None
+
+    def listed(self, user_id: uuid.UUID) -> Select[APIKey]:
+        return self.scoped(user_id).order_by(APIKey.created_at.desc(), APIKey.id)
+
+    async def count_active(self, user_id: uuid.UUID, *, now: datetime) -> int:
+        statement = select(func.count()).where(
+            APIKey.user_id == user_id,
+            APIKey.revoked_at.is_(None),
+            (APIKey.expires_at.is_(None)) | (APIKey.expires_at > now),
+        )
+        return (await self.session.execute(statement)).scalar_one()
+
+
+class PasswordResetRepository(Repository[PasswordReset]):
+    model = PasswordReset
+
+    async def get_by_hash(self, token_hash: str) -> PasswordReset | None:
+        return await self.get_one(self.statement().where(PasswordReset.token_hash == token_hash))
+
+    async def count_since(self, user_id: uuid.UUID, since: datetime) -> int:
+        statement = select(func.count()).where(
+            PasswordReset.user_id == user_id, PasswordReset.created_at >= since
+        )
+        return (await self.session.execute(statement)).scalar_one()
+
+    async def mark_used(self, reset_id: uuid.UUID, *, now: datetime) -> bool:
+        result = await self.session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.id == reset_id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+        )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
+
+
+class LoginFailureRepository(Repository[LoginFailure]):
+    model = LoginFailure
+    owner_column = None
+
+    async def failures_since(self, key: str, since: datetime) -> tuple[int, datetime | None]:
+        """How many failures a key has since `since`, and when the earliest of them was."""
+        statement = select(func.count(), func.min(LoginFailure.created_at)).where(
+            LoginFailure.key == key, LoginFailure.created_at >= since
+        )
+        count, oldest = (await self.session.execute(statement)).one()
+        return int(count), oldest
+
+    async def record(self, key: str, *, now: datetime, expired_before: datetime) -> None:
+        """Add a failure and drop this key's failures that fell out of the window."""
+        await self.session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.key == key, LoginFailure.created_at < expired_before
+            )
+        )
+        self.session.add(LoginFailure(key=key, created_at=now))
+        await self.session.flush()
+
+    async def clear(self, key: str) -> None:
+        await self.session.execute(delete(LoginFailure).where(LoginFailure.key == key))

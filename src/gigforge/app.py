@@ -1,0 +1,72 @@
+"""The ASGI application: routers, error handlers and middleware, built from one Settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from gigforge import __version__
+from gigforge.accounts.endpoints import api_keys_router, auth_router, users_router
+from gigforge.audit.endpoints import router as audit_router
+from gigforge.db import Database
+from gigforge.health import router as health_router
+from gigforge.kit.email import email_sender_from_settings
+from gigforge.kit.logging import configure_logging
+from gigforge.kit.metrics import HttpMetrics
+from gigforge.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from gigforge.kit.problems import install_problem_handlers
+from gigforge.settings import Settings, load_settings
+
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings)
+    database = Database.from_url(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await database.dispose()
+
+    app = FastAPI(
+        title="Gigforge",
+        version=__version__,
+        summary="Operations hub for AI-assisted freelancing",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.metrics = HttpMetrics()
+    app.state.email_sender = email_sender_from_settings(settings)
+    install_problem_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth_router)
+    api.include_router(users_router)
+    api.include_router(api_keys_router)
+    api.include_router(audit_router)
+    app.include_router(api)
+    app.include_router(health_router)
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

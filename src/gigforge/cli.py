@@ -1,0 +1,175 @@
+"""The `gigforge` command line."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from gigforge import __version__
+from gigforge.kit.errors import GigforgeError
+from gigforge.settings import ConfigurationError, Settings, load_settings
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Gigforge: operations hub for AI-assisted freelancing.", no_args_is_help=True
+)
+user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
+audit_app = typer.Typer(help="Inspect the audit log.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        raise _fail(str(exc), code=2) from None
+
+
+def _with_database(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
+    """Run `work(session)` in one unit of work on a migrated database."""
+    from gigforge.db import Database, unit_of_work
+    from gigforge.migrations import upgrade
+
+    async def main() -> T:
+        database = Database.from_url(settings.effective_database_url)
+        try:
+            await upgrade(database.engine)
+            async with unit_of_work(database) as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except GigforgeError as exc:
+        raise _fail(exc.detail) from None
+
+
+@app.command()
+def version() -> None:
+    """Print the installed version."""
+    console.print(f"gigforge {__version__}")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from gigforge.db import Database
+    from gigforge.migrations import upgrade
+
+    settings = _settings()
+
+    async def main() -> None:
+        database = Database.from_url(settings.effective_database_url)
+        try:
+            await upgrade(database.engine)
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())
+    console.print("database is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development)")] = False,
+) -> None:
+    """Migrate the database, then serve the API and dashboard."""
+    import uvicorn
+
+    settings = _settings()
+    migrate()
+    shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
+    console.print(
+        f"Gigforge {__version__} ({settings.env.value}) on http://{shown_host}:{port}/ "
+        f"- API docs at http://{shown_host}:{port}/docs"
+    )
+    uvicorn.run(
+        "gigforge.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(prompt=True, help="Sign-in email")],
+    full_name: Annotated[str, typer.Option(prompt=True, help="Display name")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    admin: Annotated[bool, typer.Option("--admin", help="Give the account the admin role")] = False,
+) -> None:
+    """Create an account (the first account is always an admin)."""
+    from pydantic import TypeAdapter, ValidationError
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from gigforge.accounts.scopes import Role
+    from gigforge.accounts.service import auth as auth_service
+    from gigforge.audit.service import SYSTEM
+
+    try:
+        from pydantic import EmailStr
+
+        email = TypeAdapter(EmailStr).validate_python(email)
+    except ValidationError:
+        raise _fail(f"not a valid email address: {email!r}") from None
+    settings = _settings()
+
+    async def work(session: AsyncSession) -> str:
+        user = await auth_service.create_user(
+            session,
+            SYSTEM,
+            settings=settings,
+            email=email,
+            password=password,
+            full_name=full_name,
+            role=Role.admin if admin else None,
+        )
+        return f"created {user.role.value} {user.email} ({user.id})"
+
+    console.print(_with_database(settings, work))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain; names the first record that was changed or removed."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from gigforge.audit.service import VerifyResult
+    from gigforge.audit.service import audit as audit_service
+
+    async def work(session: AsyncSession) -> VerifyResult:
+        return await audit_service.verify(session)
+
+    result = _with_database(_settings(), work)
+    if result.ok:
+        console.print(f"audit log intact: {result.checked} records verified")
+        return
+    raise _fail(
+        f"audit log broken at record {result.first_bad_seq}: {result.reason} "
+        f"({result.checked} records before it verified)"
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,103 @@
+"""One log pipeline for the whole process.
+
+Structlog and the standard library share a single handler, so a record from uvicorn, SQLAlchemy
+or a plain `logging.getLogger` call gets the same request id, timestamp, format and, above
+all, the same redaction as our own structured events.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+import structlog
+from structlog.typing import Processor
+
+from gigforge.kit.redaction import redact, redact_processor
+from gigforge.settings import Settings
+
+_HANDLER_NAME = "gigforge"
+
+# uvicorn installs its own handlers; removing them makes its records propagate to ours.
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    """Follows `sys.stderr` as it is at each record rather than when logging was configured.
+
+    Test runners and process supervisors swap `sys.stderr`; a handler holding the old object
+    would write into a closed stream.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+def _redacted_repr(value: object) -> object:
+    """JSON fallback for values redaction cannot see into; their repr may still hold secrets."""
+    return redact(repr(value))
+
+
+def _renderer(settings: Settings) -> Processor:
+    if settings.effective_log_format == "json":
+        return structlog.processors.JSONRenderer(default=_redacted_repr)
+    return structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+
+
+def configure_logging(settings: Settings) -> None:
+    """Safe to call again (tests, app factories): the previous handler is replaced, not stacked."""
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            # Last before rendering, so the formatted traceback is scrubbed as well.
+            redact_processor,
+            _renderer(settings),
+        ],
+    )
+    handler = _StderrHandler()
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(formatter)
+
+    root = logging.getLogger()
+    for existing in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(existing)
+        existing.close()
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+
+    for name in _UVICORN_LOGGERS:
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+    # The access middleware writes one richer record per request.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    return structlog.stdlib.get_logger(name)

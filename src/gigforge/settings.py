@@ -1,0 +1,157 @@
+"""One validated configuration for the whole process, read from GIGFORGE_* and gigforge.toml."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# Values that ship in docs and examples; never acceptable outside development.
+KNOWN_DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ConfigurationError(Exception):
+    """Raised at start when the configuration cannot be used; the message is one line."""
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("GIGFORGE_CONFIG", "gigforge.toml"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GIGFORGE_",
+        extra="ignore",
+        frozen=True,
+    )
+
+    env: Environment = Environment.development
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; a SQLite file in data_dir when unset"
+    )
+    secret_key: SecretStr | None = Field(
+        default=None, description="Signs access tokens; at least 32 characters outside development"
+    )
+    public_url: str = "http://127.0.0.1:8000"
+    allow_registration: bool = Field(
+        default=True, description="Let anyone sign up; the first account becomes the admin"
+    )
+
+    access_token_ttl: timedelta = timedelta(minutes=15)
+    refresh_token_ttl: timedelta = timedelta(days=30)
+    password_reset_ttl: timedelta = timedelta(minutes=30)
+
+    login_failure_window: timedelta = timedelta(minutes=15)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=20, ge=1)
+
+    # Argon2id cost (RFC 9106 second recommended option is 64 MiB, t=3, p=4).
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=65536, ge=8)
+    password_hash_parallelism: int = Field(default=4, ge=1)
+
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    cors_origins: list[str] = Field(default_factory=list)
+    trusted_proxies: int = Field(
+        default=0, ge=0, description="How many X-Forwarded-For hops to trust for the client IP"
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] | None = Field(
+        default=None, description="json in production, console otherwise, when unset"
+    )
+
+    email_backend: Literal["outbox", "smtp"] = "outbox"
+    email_from: str = "Gigforge <no-reply@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_seconds: float = 10.0
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, toml, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_secrets(self) -> Settings:
+        if self.env is Environment.development:
+            return self
+        for name in ("secret_key",):
+            value = getattr(self, name)
+            raw = value.get_secret_value() if value is not None else ""
+            if raw.lower() in KNOWN_DEFAULT_SECRETS or len(raw) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"GIGFORGE_{name.upper()} must be set to a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters when GIGFORGE_ENV={self.env.value}"
+                )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'gigforge.db').resolve()}"
+
+    @property
+    def effective_log_format(self) -> Literal["json", "console"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.env is Environment.production else "console"
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The access-token key; in development a random one is kept in the data directory."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        key_file = self.data_dir / "secret_key"
+        if key_file.exists():
+            return key_file.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+
+
+def load_settings() -> Settings:
+    """Read settings, turning a validation failure into one readable line."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigurationError(f"{where}: {message}" if where else message) from None

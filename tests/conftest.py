@@ -1,0 +1,120 @@
+"""Fixtures: a migrated database per test (SQLite always, PostgreSQL when configured), the app
+on that database, and an HTTP client speaking to it in-process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gigforge.app import create_app
+from gigforge.db import Base, Database, create_engine
+from gigforge.migrations import import_models, upgrade
+from gigforge.settings import Settings
+
+POSTGRES_URL = os.environ.get("GIGFORGE_TEST_POSTGRES_URL")
+
+
+def _asyncpg_url(url: str) -> str:
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "gigforge.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    await upgrade(engine)
+    await engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+async def postgres_url() -> str:
+    """A freshly migrated schema on the CI PostgreSQL."""
+    if not POSTGRES_URL:
+        pytest.skip("GIGFORGE_TEST_POSTGRES_URL is not set; PostgreSQL tests need a server")
+    url = _asyncpg_url(POSTGRES_URL)
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await upgrade(engine)
+    await engine.dispose()
+    return url
+
+
+async def _reset_postgres(url: str) -> None:
+    import_models()
+    tables = [table.name for table in Base.metadata.sorted_tables if table.name != "audit_head"]
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        await connection.execute(text("UPDATE audit_head SET seq = 0, hash = :h"), {"h": "0" * 64})
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """Every database test runs on SQLite and, when configured, on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "gigforge.db"
+        shutil.copyfile(sqlite_template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "secret_key": secrets.token_urlsafe(48),
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        # Argon2id at its cheapest keeps the suite fast; production costs are in Settings.
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 8,
+        "password_hash_parallelism": 1,
+        "log_format": "json",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return make_settings(tmp_path, database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    if settings.effective_database_url.startswith("postgresql"):
+        await _reset_postgres(settings.effective_database_url)
+    application = create_app(settings)
+    yield application
+    await application.state.database.dispose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def session(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    """A session of its own, to look at or tamper with rows behind the API's back."""
+    database: Database = app.state.database
+    async with database.sessionmaker() as db_session:
+        yield db_session
