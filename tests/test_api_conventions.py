@@ -162,3 +162,23 @@ async def test_metrics_count_requests_by_route_and_status(client: httpx.AsyncCli
         text,
     ), text[:2000]
     assert "gigforge_http_request_duration_seconds_bucket" in text
+
+
+async def test_unexpected_errors_are_500_problems_that_leak_nothing(
+    app: FastAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def explode() -> None:
+        raise RuntimeError("database password=hunter2-planted is wrong")
+
+    app.router.add_api_route("/boom", explode, methods=["GET"])
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/boom", headers={"X-Request-ID": "boom-1"})
+    _assert_problem(response, 500)
+    assert "hunter2" not in response.text
+    assert response.headers["X-Request-ID"] == "boom-1"
+    assert response.json()["request_id"] == "boom-1"
+    logged = capsys.readouterr().err
+    assert "unhandled error" in logged
+    assert "boom-1" in logged
+    assert "hunter2-planted" not in logged

@@ -103,6 +103,15 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, toml, file_secret_settings)
 
     @model_validator(mode="after")
+    def _argon2_memory_fits_lanes(self) -> Settings:
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:
+            raise ValueError(
+                "GIGFORGE_PASSWORD_HASH_MEMORY_KIB must be at least 8 x "
+                "GIGFORGE_PASSWORD_HASH_PARALLELISM (an Argon2 rule)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_unsafe_secrets(self) -> Settings:
         if self.env is Environment.development:
             return self

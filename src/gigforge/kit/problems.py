@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,7 +15,7 @@ from gigforge.kit.errors import PROBLEM_TYPE_PREFIX, GigforgeError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
-logger = logging.getLogger("gigforge.errors")
+logger = structlog.get_logger("gigforge.errors")
 
 
 class InvalidParam(BaseModel):
@@ -157,13 +157,16 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error", exc_info=exc)
+    # Starlette renders this outside the request middleware: carry the request id by hand.
+    request_id = request.scope.get("state", {}).get("request_id")
+    logger.error("unhandled error", exc_info=exc, request_id=request_id, path=request.url.path)
     return problem_response(
         request,
         status=500,
         code="internal-error",
         title="Internal error",
         detail="Something went wrong on our side; the request id identifies it in the logs.",
+        headers={"X-Request-ID": request_id} if request_id else None,
     )
 
 

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gigforge import __version__
+from gigforge.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("GIGFORGE_ENV", "development")
+    monkeypatch.setenv("GIGFORGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GIGFORGE_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_MEMORY_KIB", "8")
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_TIME_COST", "1")
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_PARALLELISM", "1")
+    monkeypatch.delenv("GIGFORGE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("GIGFORGE_SECRET_KEY", raising=False)
+    return tmp_path / "data"
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["version"])
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+def test_python_dash_m_works() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gigforge", "version"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert f"gigforge {__version__}" in result.stdout
+
+
+def test_migrate_creates_the_database(cli_env: Path) -> None:
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 0, result.output
+    assert (cli_env / "gigforge.db").exists()
+    again = runner.invoke(app, ["migrate"])
+    assert again.exit_code == 0
+
+
+def test_user_create_then_duplicate_and_weak_password(cli_env: Path) -> None:
+    args = ["user", "create", "--email", "root@example.com", "--full-name", "Root"]
+    created = runner.invoke(app, [*args, "--password", "a long admin passphrase", "--admin"])
+    assert created.exit_code == 0, created.output
+    assert "created admin root@example.com" in created.output
+
+    duplicate = runner.invoke(app, [*args, "--password", "a long admin passphrase"])
+    assert duplicate.exit_code == 1
+    assert "already exists" in duplicate.output
+
+    weak = runner.invoke(
+        app,
+        [
+            "user",
+            "create",
+            "--email",
+            "two@example.com",
+            "--full-name",
+            "Two",
+            "--password",
+            "short",
+        ],
+    )
+    assert weak.exit_code == 1
+    assert "at least 10 characters" in weak.output
+
+
+def test_user_create_prompts_for_the_password(cli_env: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["user", "create", "--email", "p@example.com", "--full-name", "Pat"],
+        input="prompted passphrase\nprompted passphrase\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "prompted passphrase" not in result.output
+
+
+def test_bad_configuration_is_one_line_and_exit_2(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIGFORGE_ENV", "production")
+    result = runner.invoke(app, ["migrate"])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "GIGFORGE_SECRET_KEY" in lines[0]
