@@ -144,3 +144,23 @@ async def test_deactivated_user_cannot_sign_in(client: httpx.AsyncClient) -> Non
         "/api/v1/auth/login", json={"email": member.email, "password": member.password}
     )
     assert login.status_code == 401
+
+
+async def test_concurrent_registrations_of_one_email_never_500(client: httpx.AsyncClient) -> None:
+    import asyncio
+
+    body = {"email": "race@example.com", "password": "a racing passphrase", "full_name": "R"}
+    responses = await asyncio.gather(
+        *(client.post("/api/v1/auth/register", json=body) for _ in range(4))
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses.count(201) == 1
+    assert set(statuses) <= {201, 409}
+    assert all(
+        response.json()["type"].endswith(("email-taken", "conflict"))
+        for response in responses
+        if response.status_code == 409
+    )
+    for response in responses:
+        if response.status_code == 409:
+            assert response.headers["content-type"] == "application/problem+json"

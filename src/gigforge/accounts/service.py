@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts import passwords
@@ -100,14 +101,17 @@ class AuthService:
             raise EmailTaken()
         if role is None:
             role = Role.admin if await users.count() == 0 else Role.member
-        user = await users.create(
-            User(
-                email=email,
-                full_name=full_name,
-                role=role,
-                password_hash=await passwords.hash_password(settings, password),
+        try:
+            user = await users.create(
+                User(
+                    email=email,
+                    full_name=full_name,
+                    role=role,
+                    password_hash=await passwords.hash_password(settings, password),
+                )
             )
-        )
+        except IntegrityError:
+            raise EmailTaken() from None
         await audit_service.record(
             session,
             actor,

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gigforge.kit.errors import PROBLEM_TYPE_PREFIX, GigforgeError
@@ -156,6 +157,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    """A unique or foreign key constraint caught a race the service's own check missed."""
+    logger.warning("integrity error", error_type=type(exc).__name__, path=request.url.path)
+    return problem_response(
+        request,
+        status=409,
+        code="conflict",
+        title="Conflict",
+        detail="The change conflicts with data that already exists; reload and try again.",
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # Starlette renders this outside the request middleware: carry the request id by hand.
     request_id = request.scope.get("state", {}).get("request_id")
@@ -198,6 +211,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GigforgeError, _gigforge_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
     def openapi() -> dict[str, Any]:
