@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -96,13 +96,35 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url)
 
 
+AppFactory = Callable[..., Awaitable[FastAPI]]
+
+
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    if settings.effective_database_url.startswith("postgresql"):
-        await _reset_postgres(settings.effective_database_url)
-    application = create_app(settings)
-    yield application
-    await application.state.database.dispose()
+async def app_factory(
+    tmp_path: Path, database_url: str, settings: Settings
+) -> AsyncIterator[AppFactory]:
+    """Build the app on the test database with some settings changed: `await app_factory(...)`."""
+    built: list[FastAPI] = []
+
+    async def build(**overrides: object) -> FastAPI:
+        changed = (
+            make_settings(tmp_path, database_url, secret_key=settings.secret_key, **overrides)
+            if overrides
+            else settings
+        )
+        if database_url.startswith("postgresql"):
+            await _reset_postgres(database_url)
+        built.append(create_app(changed))
+        return built[-1]
+
+    yield build
+    for application in built:
+        await application.state.database.dispose()
+
+
+@pytest.fixture
+async def app(app_factory: AppFactory) -> FastAPI:
+    return await app_factory()
 
 
 @pytest.fixture

@@ -1,14 +1,9 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
-import pytest
-from fastapi import FastAPI
 
-from conftest import make_settings
+from conftest import AppFactory
 from factories import register
-from gigforge.app import create_app
 
 
 async def _login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
@@ -36,16 +31,8 @@ async def test_success_clears_the_account_counter(client: httpx.AsyncClient) -> 
         assert (await _login(client, account.email, "wrong password!")).status_code == 401
 
 
-@pytest.fixture
-async def strict_ip_app(tmp_path: Path, database_url: str) -> FastAPI:
-    from conftest import _reset_postgres
-
-    if database_url.startswith("postgresql"):
-        await _reset_postgres(database_url)
-    return create_app(make_settings(tmp_path, database_url, login_max_failures_per_ip=3))
-
-
-async def test_repeated_failures_from_one_address_get_429(strict_ip_app: FastAPI) -> None:
+async def test_repeated_failures_from_one_address_get_429(app_factory: AppFactory) -> None:
+    strict_ip_app = await app_factory(login_max_failures_per_ip=3)
     transport = httpx.ASGITransport(app=strict_ip_app, client=("198.51.100.9", 1234))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         for index in range(3):
@@ -55,7 +42,6 @@ async def test_repeated_failures_from_one_address_get_429(strict_ip_app: FastAPI
     other = httpx.ASGITransport(app=strict_ip_app, client=("198.51.100.10", 1234))
     async with httpx.AsyncClient(transport=other, base_url="http://t") as client:
         assert (await _login(client, "fresh@example.com", "whatever pass")).status_code == 401
-    await strict_ip_app.state.database.dispose()
 
 
 async def test_failed_sign_ins_are_audited(client: httpx.AsyncClient) -> None:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,36 +21,6 @@ BEARER_TOKEN = "abc123opaqueTOKEN456"
 EMAIL = "ada.lovelace@example.com"
 CARD = "4111 1111 1111 1111"
 PLANTED = (PASSWORD, JWT, API_KEY, BEARER_TOKEN, EMAIL, CARD, CARD.replace(" ", ""))
-
-_TOUCHED_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy.engine")
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """configure_logging changes process-wide state; put it back so other tests see none of it."""
-    root = logging.getLogger()
-    root_handlers = list(root.handlers)
-    root_level = root.level
-    others = [
-        (logger, list(logger.handlers), logger.level, logger.propagate)
-        for logger in map(logging.getLogger, _TOUCHED_LOGGERS)
-    ]
-    structlog_config = structlog.get_config() if structlog.is_configured() else None
-    yield
-    for handler in list(root.handlers):
-        if handler.get_name() == "gigforge" and handler not in root_handlers:
-            root.removeHandler(handler)
-    for handler in root_handlers:
-        if handler not in root.handlers:
-            root.addHandler(handler)
-    root.setLevel(root_level)
-    for logger, handlers, level, propagate in others:
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
-    structlog.reset_defaults()
-    if structlog_config is not None:
-        structlog.configure(**structlog_config)
 
 
 def _json_lines(output: str) -> list[dict[str, Any]]:

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import structlog
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel
 from starlette.types import Message, Scope
@@ -28,34 +26,12 @@ class Note(BaseModel):
 
 
 @pytest.fixture
-def access_log(capsys: pytest.CaptureFixture[str]) -> Iterator[pytest.CaptureFixture[str]]:
-    """JSON logs on the captured stderr, with the process-wide logging state put back after."""
-    root = logging.getLogger()
-    root_handlers = list(root.handlers)
-    root_level = root.level
-    others = [
-        (logger, list(logger.handlers), logger.level, logger.propagate)
-        for logger in map(
-            logging.getLogger, ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy.engine")
-        )
-    ]
-    structlog_config = structlog.get_config() if structlog.is_configured() else None
+def access_log(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> pytest.CaptureFixture[str]:
+    """JSON logs on the captured stderr; conftest's restore_logging puts the state back."""
     configure_logging(Settings(env="development", log_format="json"))
-    yield capsys
-    for handler in list(root.handlers):
-        if handler.get_name() == "gigforge" and handler not in root_handlers:
-            root.removeHandler(handler)
-    for handler in root_handlers:
-        if handler not in root.handlers:
-            root.addHandler(handler)
-    root.setLevel(root_level)
-    for logger, handlers, level, propagate in others:
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
-    structlog.reset_defaults()
-    if structlog_config is not None:
-        structlog.configure(**structlog_config)
+    return capsys
 
 
 def _log_records(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:

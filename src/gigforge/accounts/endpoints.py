@@ -46,7 +46,7 @@ from gigforge.accounts.users_service import users as user_service
 from gigforge.kit.deps import ClientDep, SessionDep, SettingsDep
 from gigforge.kit.email import EmailDeliveryError, EmailMessage, EmailSender
 from gigforge.kit.errors import NotFound, Unauthorized, ValidationFailed
-from gigforge.kit.pagination import Page, PageParamsDep
+from gigforge.kit.pagination import Page, PageParamsDep, page_of
 from gigforge.kit.problems import problem_responses
 
 logger = structlog.get_logger("gigforge.accounts")
@@ -225,12 +225,7 @@ async def list_users(
 ) -> Page[UserRead]:
     """Every account on the server (admins only)."""
     items, total = await user_service.list(session, principal, page=page)
-    return Page(
-        items=[UserRead.model_validate(user) for user in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(UserRead, items, total, page)
 
 
 @users_router.patch(
@@ -273,12 +268,7 @@ async def list_api_keys(
     principal: Annotated[Principal, RequireScope(Scope.api_keys_read)],
 ) -> Page[APIKeyRead]:
     items, total = await api_key_service.list(session, principal, page=page)
-    return Page(
-        items=[APIKeyRead.model_validate(key) for key in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(APIKeyRead, items, total, page)
 
 
 @api_keys_router.delete(

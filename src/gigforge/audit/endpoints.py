@@ -12,7 +12,7 @@ from gigforge.audit.schemas import AuditRecordRead
 from gigforge.audit.service import audit as audit_service
 from gigforge.kit.deps import SessionDep
 from gigforge.kit.errors import Unauthorized
-from gigforge.kit.pagination import Page, PageParamsDep
+from gigforge.kit.pagination import Page, PageParamsDep, page_of
 from gigforge.kit.problems import problem_responses
 
 router = APIRouter(prefix="/audit", tags=["audit"])
@@ -36,9 +36,4 @@ async def list_audit_records(
         page=page,
         action=action,
     )
-    return Page(
-        items=[AuditRecordRead.model_validate(record) for record in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(AuditRecordRead, items, total, page)

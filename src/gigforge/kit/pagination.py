@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
 
 T = TypeVar("T")
+S = TypeVar("S", bound=BaseModel)
 
 MAX_PAGE_SIZE = 100
 
@@ -32,3 +34,13 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+def page_of(schema: type[S], rows: Sequence[object], total: int, page: PageParams) -> Page[S]:
+    """A page of rows rendered through their read schema."""
+    return Page(
+        items=[schema.model_validate(row) for row in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
