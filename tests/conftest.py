@@ -3,6 +3,7 @@ on that database, and an HTTP client speaking to it in-process."""
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import shutil
@@ -79,6 +80,7 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
     values: dict[str, object] = {
         "env": "test",
         "secret_key": secrets.token_urlsafe(48),
+        "master_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "data_dir": tmp_path / "data",
         "database_url": database_url,
         # Argon2id at its cheapest keeps the suite fast; production costs are in Settings.

@@ -11,7 +11,13 @@ from gigforge.settings import ConfigurationError, Settings, load_settings
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("GIGFORGE_ENV", "GIGFORGE_SECRET_KEY", "GIGFORGE_DATABASE_URL"):
+    for name in (
+        "GIGFORGE_ENV",
+        "GIGFORGE_SECRET_KEY",
+        "GIGFORGE_DATABASE_URL",
+        "GIGFORGE_MASTER_KEY",
+        "GIGFORGE_MASTER_PASSPHRASE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GIGFORGE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("GIGFORGE_CONFIG", str(tmp_path / "gigforge.toml"))
@@ -43,6 +49,9 @@ def test_refuses_default_or_short_secrets_in_production(
 def test_production_with_a_strong_secret_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GIGFORGE_ENV", "production")
     monkeypatch.setenv("GIGFORGE_SECRET_KEY", "k" * 8 + "0123456789abcdef0123456789abcdef")
+    with pytest.raises(ConfigurationError, match="GIGFORGE_MASTER_KEY"):
+        load_settings()
+    monkeypatch.setenv("GIGFORGE_MASTER_KEY", "A" * 43)
     settings = load_settings()
     assert settings.effective_log_format == "json"
     assert settings.signing_key.endswith("abcdef")

@@ -52,6 +52,17 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="Signs access tokens; at least 32 characters outside development"
     )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Vault key-encryption key (32 random bytes, base64url); made in development",
+    )
+    master_passphrase: SecretStr | None = Field(
+        default=None, description="Alternative to master_key: the key is derived with Argon2id"
+    )
+    previous_master_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Keys still accepted for decryption while `gigforge vault rotate` runs",
+    )
     public_url: str = "http://127.0.0.1:8000"
     allow_registration: bool = Field(
         default=True, description="Let anyone sign up; the first account becomes the admin"
@@ -123,6 +134,11 @@ class Settings(BaseSettings):
                     f"GIGFORGE_{name.upper()} must be set to a random value of at least "
                     f"{MIN_SECRET_LENGTH} characters when GIGFORGE_ENV={self.env.value}"
                 )
+        if self.master_key is None and self.master_passphrase is None:
+            raise ValueError(
+                "GIGFORGE_MASTER_KEY (or GIGFORGE_MASTER_PASSPHRASE) must be set when "
+                f"GIGFORGE_ENV={self.env.value}; it encrypts stored credentials"
+            )
         return self
 
     @property
