@@ -1,0 +1,1 @@
+"""Third-party integrations: the framework every vendor stands on, and one package per vendor."""

@@ -1,0 +1,125 @@
+"""Rate budgets and quotas per (integration, connection), in memory or shared through Redis.
+
+Budgets use the `limits` library's sliding-window counters, so "10/second" and "1000/day" mean
+what they say on one process (memory) or across many (Redis). Windows of an hour or more are
+quotas: crossing 80%, 95% and 100% of one publishes an event once per window. The provider's own
+remaining/reset headers tighten the budget: when it says nothing is left, we wait for its reset
+instead of spending a request on a 429.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from limits import RateLimitItem
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+from gigforge.integrations.framework.metrics import IntegrationMetrics
+from gigforge.kit.events import EventBus
+
+QUOTA_THRESHOLDS = (0.8, 0.95, 1.0)
+QUOTA_MIN_WINDOW_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Whether a call may go now, and if not, how long until it may."""
+
+    allowed: bool
+    wait_seconds: float = 0.0
+    limit: str | None = None
+
+
+def storage_from_url(url: str | None) -> Storage:
+    """`None` keeps budgets in this process; `redis://...` shares them across processes."""
+    if url is None:
+        return MemoryStorage()
+    if url.startswith(("redis://", "rediss://")):
+        return RedisStorage(f"async+{url}", implementation="redispy", key_prefix="gigforge")
+    raise ValueError(f"unsupported rate-limit storage URL scheme: {url.split(':', 1)[0]}")
+
+
+class RateBudget:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        events: EventBus | None = None,
+        metrics: IntegrationMetrics | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.storage = storage
+        self.limiter = SlidingWindowCounterRateLimiter(storage)
+        self.events = events
+        self.metrics = metrics
+        self._clock = clock
+
+    async def admit(self, key: str, limits: Sequence[RateLimitItem]) -> Admission:
+        """Take one unit from every limit, or none of them and say how long to wait."""
+        blocked = await self._provider_block(key)
+        if blocked > 0:
+            return Admission(False, blocked, "provider reported no remaining calls")
+        for item in limits:
+            if not await self.limiter.test(item, key):
+                stats = await self.limiter.get_window_stats(item, key)
+                wait = max(0.01, stats.reset_time - self._clock())
+                return Admission(False, wait, str(item))
+        for item in limits:
+            await self.limiter.hit(item, key)
+        for item in limits:
+            if item.get_expiry() >= QUOTA_MIN_WINDOW_SECONDS:
+                await self._quota_events(key, item)
+        return Admission(True)
+
+    async def observe(
+        self, key: str, *, remaining: int | None, reset_seconds: float | None
+    ) -> None:
+        """Remember a provider's 'nothing left until reset' so the next call waits first."""
+        if remaining is not None and remaining <= 0 and reset_seconds and reset_seconds > 0:
+            await self.storage.clear(self._block_key(key))
+            await self.storage.incr(self._block_key(key), expiry=math.ceil(reset_seconds))
+
+    async def usage(self, key: str, item: RateLimitItem) -> float:
+        stats = await self.limiter.get_window_stats(item, key)
+        return (item.amount - stats.remaining) / item.amount
+
+    async def _provider_block(self, key: str) -> float:
+        block_key = self._block_key(key)
+        if await self.storage.get(block_key) <= 0:
+            return 0.0
+        return max(0.0, await self.storage.get_expiry(block_key) - self._clock())
+
+    async def _quota_events(self, key: str, item: RateLimitItem) -> None:
+        used = await self.usage(key, item)
+        integration, _, connection = key.partition(":")
+        if self.metrics is not None:
+            self.metrics.quota_used.labels(integration, connection, str(item)).set(used)
+        if self.events is None:
+            return
+        for threshold in QUOTA_THRESHOLDS:
+            if used + 1e-9 < threshold:
+                break
+            marker = f"{key}/quota/{item.key_for()}/{int(threshold * 100)}"
+            # One event per threshold per window: the marker lives as long as the window.
+            if await self.storage.incr(marker, expiry=item.get_expiry()) == 1:
+                await self.events.publish(
+                    "integration.quota",
+                    {
+                        "integration": integration,
+                        "connection": connection,
+                        "limit": str(item),
+                        "threshold_percent": int(threshold * 100),
+                        "used_percent": round(used * 100, 1),
+                    },
+                )
+
+    @staticmethod
+    def _block_key(key: str) -> str:
+        return f"{key}/provider-block"
+
+
+Sleep = Callable[[float], Awaitable[None]]

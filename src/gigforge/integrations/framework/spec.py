@@ -1,0 +1,149 @@
+"""The manifest every vendor declares once: how to reach it, authenticate, pace and page it,
+and what its terms allow."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from limits import RateLimitItem, parse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Capability(StrEnum):
+    marketplace = "marketplace"
+    job_feed = "job_feed"
+    llm = "llm"
+    payments = "payments"
+    email = "email"
+    object_store = "object_store"
+    crm = "crm"
+    project_tool = "project_tool"
+    social_channel = "social_channel"
+    analytics = "analytics"
+    notifier = "notifier"
+
+
+class AuthMode(StrEnum):
+    oauth2_authorization_code = "oauth2_authorization_code"
+    oauth2_client_credentials = "oauth2_client_credentials"
+    api_key_header = "api_key_header"
+    api_key_query = "api_key_query"
+    bearer_token = "bearer_token"  # noqa: S105 - an auth mode name
+    basic = "basic"
+    signed_request = "signed_request"
+    none = "none"
+
+
+class Pagination(StrEnum):
+    none = "none"
+    offset = "offset"
+    page = "page"
+    cursor = "cursor"
+    link_header = "link_header"
+
+
+class OAuth2Endpoints(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    authorize_url: str
+    token_url: str
+    refresh_url: str | None = None
+    scopes: tuple[str, ...] = ()
+    pkce: bool = True
+    client_auth: Literal["client_secret_post", "client_secret_basic"] = "client_secret_post"
+
+
+class RateLimitHeaders(BaseModel):
+    """Which response headers carry the provider's pacing hints."""
+
+    model_config = ConfigDict(frozen=True)
+
+    retry_after: str = "Retry-After"
+    remaining: str | None = None
+    reset: str | None = None
+    reset_kind: Literal["seconds", "epoch", "duration"] = Field(
+        default="seconds",
+        description="seconds to wait, a Unix time, or a duration such as `1m30s` (OpenAI)",
+    )
+
+
+class TermsOfUse(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    summary: str
+    allows: tuple[str, ...] = ()
+    forbids: tuple[str, ...] = ()
+
+
+class IntegrationSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    slug: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,40}$")
+    title: str
+    description: str
+    capabilities: frozenset[Capability]
+    auth_modes: tuple[AuthMode, ...]
+    base_url: str
+    docs_url: str
+    terms: TermsOfUse
+    config_model: type[BaseModel]
+    oauth: OAuth2Endpoints | None = None
+    rate_limits: tuple[str, ...] = ()
+    rate_limit_headers: RateLimitHeaders = RateLimitHeaders()
+    pagination: Pagination = Pagination.none
+    idempotency_header: str | None = None
+    test_call: str | None = Field(
+        default=None, description="What `test` calls to prove a connection works"
+    )
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _limits_parse(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            parse(item)
+        return value
+
+    def rebased(self, base_url: str) -> IntegrationSpec:
+        """The same spec pointed at another host (a sandbox, a self-hosted instance): the API
+        and OAuth URLs keep their paths and move to `base_url`."""
+        base = base_url.rstrip("/")
+        updates: dict[str, Any] = {"base_url": base + urlsplit(self.base_url).path.rstrip("/")}
+        if self.oauth is not None:
+            updates["oauth"] = self.oauth.model_copy(
+                update={
+                    "authorize_url": base + urlsplit(self.oauth.authorize_url).path,
+                    "token_url": base + urlsplit(self.oauth.token_url).path,
+                    "refresh_url": (
+                        base + urlsplit(self.oauth.refresh_url).path
+                        if self.oauth.refresh_url
+                        else None
+                    ),
+                }
+            )
+        return self.model_copy(update=updates)
+
+    def parsed_limits(self) -> list[RateLimitItem]:
+        return [parse(item) for item in self.rate_limits]
+
+    def config_schema(self) -> dict[str, Any]:
+        """JSON Schema of the connect form; secret fields are marked `writeOnly`."""
+        return self.config_model.model_json_schema()
+
+    def catalog_entry(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "capabilities": sorted(self.capabilities),
+            "auth_modes": list(self.auth_modes),
+            "base_url": self.base_url,
+            "docs_url": self.docs_url,
+            "rate_limits": list(self.rate_limits),
+            "pagination": self.pagination,
+            "oauth": self.oauth.model_dump() if self.oauth else None,
+            "terms": self.terms.model_dump(),
+            "config_schema": self.config_schema(),
+        }
