@@ -117,14 +117,13 @@ class PolicyTransport(httpx.AsyncBaseTransport):
             if status < 400:
                 self.breaker.record_success()
                 return response
+            body = (await response.aread())[:ERROR_EXCERPT].decode(errors="replace")
+            await response.aclose()
             if status == 401 and not attempt.refreshed:
-                await response.aclose()
                 attempt.refreshed = True
                 if await self.credentials.refresh():
                     attempt.number -= 1  # the replay after a refresh is not a retry
                     continue
-            body = (await response.aread())[:ERROR_EXCERPT].decode(errors="replace")
-            await response.aclose()
             if status == 401:
                 raise AuthExpired(
                     f"{self.spec.title} refused the credentials",
