@@ -14,6 +14,8 @@ from gigforge.accounts.endpoints import api_keys_router, auth_router, users_rout
 from gigforge.audit.endpoints import router as audit_router
 from gigforge.db import Database
 from gigforge.health import router as health_router
+from gigforge.integrations.endpoints import router as integrations_router
+from gigforge.integrations.framework import Registry
 from gigforge.kit.email import email_sender_from_settings
 from gigforge.kit.logging import configure_logging
 from gigforge.kit.metrics import HttpMetrics
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.metrics = HttpMetrics()
     app.state.email_sender = email_sender_from_settings(settings)
+    app.state.registry = Registry.from_entry_points()
     install_problem_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -56,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(users_router)
     api.include_router(api_keys_router)
     api.include_router(audit_router)
+    api.include_router(integrations_router)
     app.include_router(api)
     app.include_router(health_router)
 

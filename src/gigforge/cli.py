@@ -20,8 +20,10 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="Inspect the audit log.", no_args_is_help=True)
+vault_app = typer.Typer(help="Manage the credential vault.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
+app.add_typer(vault_app, name="vault")
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
@@ -169,6 +171,55 @@ def audit_verify() -> None:
         f"audit log broken at record {result.first_bad_seq}: {result.reason} "
         f"({result.checked} records before it verified)"
     )
+
+
+@vault_app.command("rotate")
+def vault_rotate(
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Secrets re-encrypted per transaction")
+    ] = 100,
+) -> None:
+    """Re-encrypt every stored secret under the current master key; safe to rerun or resume.
+
+    Keep the old key in GIGFORGE_PREVIOUS_MASTER_KEYS while this runs.
+    """
+    from gigforge.connections.vault import RotationReport, keyring_from_settings
+    from gigforge.connections.vault import vault as vault_service
+    from gigforge.db import Database
+    from gigforge.migrations import upgrade
+
+    settings = _settings()
+    try:
+        keyring = keyring_from_settings(settings)
+    except ValueError as exc:
+        raise _fail(str(exc), code=2) from None
+
+    async def main() -> RotationReport:
+        database = Database.from_url(settings.effective_database_url)
+        try:
+            await upgrade(database.engine)
+            return await vault_service.rotate(database, keyring, batch_size=batch_size)
+        finally:
+            await database.dispose()
+
+    try:
+        report = asyncio.run(main())
+    except GigforgeError as exc:
+        raise _fail(exc.detail) from None
+    retired = [
+        f"{previous_id} (entry {position} of GIGFORGE_PREVIOUS_MASTER_KEYS)"
+        for position, previous_id in enumerate(keyring.previous_ids, start=1)
+        if previous_id in report.retired_keys
+    ]
+    console.print(
+        f"re-encrypted {report.rotated} secrets under key {report.to_key}; "
+        f"keys no longer needed: {', '.join(retired) or 'none'}",
+        highlight=False,
+    )
+    if retired:
+        console.print(
+            "You can now remove the old key from GIGFORGE_PREVIOUS_MASTER_KEYS.", highlight=False
+        )
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ MIGRATIONS_DIR = Path(__file__).parent
 def import_models() -> None:
     """Import every domain's tables so Base.metadata is complete."""
     import gigforge.accounts.models
-    import gigforge.audit.models  # noqa: F401
+    import gigforge.audit.models
+    import gigforge.connections.models  # noqa: F401
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -59,17 +59,17 @@ class RateBudget:
         self._clock = clock
 
     async def admit(self, key: str, limits: Sequence[RateLimitItem]) -> Admission:
-        """Take one unit from every limit, or none of them and say how long to wait."""
+        """Take one unit from every limit, or say how long to wait for the first that is spent."""
         blocked = await self._provider_block(key)
         if blocked > 0:
             return Admission(False, blocked, "provider reported no remaining calls")
         for item in limits:
-            if not await self.limiter.test(item, key):
+            # `hit` checks and takes in one step; a later limit refusing leaves the earlier
+            # ones charged, which errs on the side of calling the provider less.
+            if not await self.limiter.hit(item, key):
                 stats = await self.limiter.get_window_stats(item, key)
                 wait = max(0.01, stats.reset_time - self._clock())
                 return Admission(False, wait, str(item))
-        for item in limits:
-            await self.limiter.hit(item, key)
         for item in limits:
             if item.get_expiry() >= QUOTA_MIN_WINDOW_SECONDS:
                 await self._quota_events(key, item)

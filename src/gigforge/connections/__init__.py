@@ -1,0 +1,1 @@
+"""A user's connected accounts: vault, OAuth flows, token refresh, health."""

@@ -1,0 +1,60 @@
+"""Every query of the connections domain."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.engine import CursorResult
+
+from gigforge.connections.models import Envelope, VaultSecret
+from gigforge.kit.clock import utcnow
+from gigforge.kit.repository import Repository
+
+
+class VaultSecretRepository(Repository[VaultSecret]):
+    model = VaultSecret
+
+    def scoped(self, user_id: uuid.UUID | None) -> Select[VaultSecret]:
+        """One user's secrets, or the server's own when `user_id` is None."""
+        owner = VaultSecret.user_id.is_(None) if user_id is None else VaultSecret.user_id == user_id
+        return self.statement().where(owner)
+
+    async def get_owned(self, user_id: uuid.UUID | None, id: uuid.UUID) -> VaultSecret | None:
+        return await self.get_one(self.scoped(user_id).where(VaultSecret.id == id))
+
+    async def delete(self, secret: VaultSecret) -> None:
+        await self.session.delete(secret)
+        await self.session.flush()
+
+    async def not_under(self, kek_id: str, *, limit: int) -> Sequence[VaultSecret]:
+        """Secrets still encrypted under some other key, in a stable order for batching."""
+        return await self.all(
+            self.statement()
+            .where(VaultSecret.kek_id != kek_id)
+            .order_by(VaultSecret.id)
+            .limit(limit)
+        )
+
+    async def kek_ids_in_use(self) -> set[str]:
+        result = await self.session.execute(select(VaultSecret.kek_id).distinct())
+        return set(result.scalars().all())
+
+    async def reseal(
+        self, secret_id: uuid.UUID, *, expected_nonce: bytes, envelope: Envelope
+    ) -> bool:
+        """Swap in a new envelope unless the secret changed since it was read.
+
+        Every encryption draws a fresh nonce, so an unchanged nonce proves nobody replaced the
+        secret in between; False means a concurrent write won and this one was dropped.
+        """
+        result = await self.session.execute(
+            update(VaultSecret)
+            .where(VaultSecret.id == secret_id, VaultSecret.nonce == expected_nonce)
+            .values(**dataclasses.asdict(envelope), updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
