@@ -12,11 +12,15 @@ from fastapi.routing import APIRoute
 from gigforge import __version__
 from gigforge.accounts.endpoints import api_keys_router, auth_router, users_router
 from gigforge.audit.endpoints import router as audit_router
+from gigforge.connections.context import IntegrationContext
+from gigforge.connections.endpoints import router as connections_router
+from gigforge.connections.vault import keyring_from_settings
 from gigforge.db import Database
 from gigforge.health import router as health_router
 from gigforge.integrations.endpoints import router as integrations_router
-from gigforge.integrations.framework import Registry
+from gigforge.integrations.framework import IntegrationRuntime, Registry
 from gigforge.kit.email import email_sender_from_settings
+from gigforge.kit.events import EventBus
 from gigforge.kit.logging import configure_logging
 from gigforge.kit.metrics import HttpMetrics
 from gigforge.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -52,6 +56,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = HttpMetrics()
     app.state.email_sender = email_sender_from_settings(settings)
     app.state.registry = Registry.from_entry_points()
+    app.state.events = EventBus()
+    app.state.integrations = IntegrationContext(
+        settings=settings,
+        database=database,
+        keyring=keyring_from_settings(settings),
+        runtime=IntegrationRuntime(
+            rate_limit_storage_url=settings.redis_url, events=app.state.events
+        ),
+        registry=app.state.registry,
+    )
     install_problem_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -60,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(api_keys_router)
     api.include_router(audit_router)
     api.include_router(integrations_router)
+    api.include_router(connections_router)
     app.include_router(api)
     app.include_router(health_router)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
+from prometheus_client import generate_latest
 from pydantic import BaseModel
 
 from gigforge.kit.deps import DatabaseDep
@@ -51,4 +52,5 @@ async def metrics(request: Request) -> Response:
     """Prometheus text exposition."""
     http_metrics: HttpMetrics = request.app.state.metrics
     body, content_type = http_metrics.render()
-    return Response(body, media_type=content_type)
+    integrations = generate_latest(request.app.state.integrations.runtime.metrics.registry)
+    return Response(body + integrations, media_type=content_type)

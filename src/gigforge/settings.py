@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,6 +35,13 @@ class ConfigurationError(Exception):
 
 def _config_file() -> Path:
     return Path(os.environ.get("GIGFORGE_CONFIG", "gigforge.toml"))
+
+
+class OAuthClient(BaseModel):
+    """This server's registered OAuth app at one provider."""
+
+    client_id: str
+    client_secret: SecretStr
 
 
 class Settings(BaseSettings):
@@ -64,6 +71,17 @@ class Settings(BaseSettings):
         description="Keys still accepted for decryption while `gigforge vault rotate` runs",
     )
     public_url: str = "http://127.0.0.1:8000"
+    oauth_clients: dict[str, OAuthClient] = Field(
+        default_factory=dict,
+        description='OAuth apps by integration slug: {"upwork": {"client_id": ..., ...}}',
+    )
+    redis_url: str | None = Field(
+        default=None, description="Shares rate budgets across processes (redis://...)"
+    )
+    sandbox: bool = Field(
+        default=False,
+        description="Mount every integration's sandbox under /sandbox/<slug> and connect to it",
+    )
     allow_registration: bool = Field(
         default=True, description="Let anyone sign up; the first account becomes the admin"
     )

@@ -9,6 +9,8 @@ class Scope(StrEnum):
     api_keys_read = "api_keys:read"
     api_keys_write = "api_keys:write"
     audit_read = "audit:read"
+    connections_read = "connections:read"
+    connections_write = "connections:write"
     jobs_read = "jobs:read"
     jobs_write = "jobs:write"
     admin = "admin"

@@ -1,14 +1,18 @@
-"""Connection tables: the vault's encrypted secrets."""
+"""Connection tables: the vault's encrypted secrets, connections and OAuth flows in flight."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gigforge.db import Base, IdMixin, TimestampMixin
+from gigforge.kit.clock import utcnow
 
 
 @dataclass(frozen=True)
@@ -56,3 +60,61 @@ class VaultSecret(IdMixin, TimestampMixin, Base):
         self.dek_nonce = envelope.dek_nonce
         self.nonce = envelope.nonce
         self.ciphertext = envelope.ciphertext
+
+
+class ConnectionStatus(StrEnum):
+    active = "active"
+    disabled = "disabled"
+    needs_reauth = "needs_reauth"
+
+
+class Connection(IdMixin, TimestampMixin, Base):
+    """A user's account at one integration: non-secret config here, secrets in the vault."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("user_id", "integration", "name"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    integration: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    auth_mode: Mapped[str] = mapped_column(String(40))
+    status: Mapped[ConnectionStatus] = mapped_column(
+        Enum(
+            ConnectionStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=ConnectionStatus.active,
+    )
+    priority: Mapped[int] = mapped_column(default=100)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    base_url: Mapped[str | None] = mapped_column(String(500))
+    secret_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("vault_secrets.id", ondelete="SET NULL")
+    )
+    token_expires_at: Mapped[datetime | None]
+    last_checked_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class OAuthState(IdMixin, Base):
+    """An authorization in flight: binds the `state` we sent to the user and PKCE verifier."""
+
+    __tablename__ = "oauth_states"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    integration: Mapped[str] = mapped_column(String(64))
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    verifier_secret_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("vault_secrets.id", ondelete="CASCADE")
+    )
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    connection_name: Mapped[str] = mapped_column(String(100))
+    base_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

@@ -6,10 +6,16 @@ import dataclasses
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.engine import CursorResult
 
-from gigforge.connections.models import Envelope, VaultSecret
+from gigforge.connections.models import (
+    Connection,
+    ConnectionStatus,
+    Envelope,
+    OAuthState,
+    VaultSecret,
+)
 from gigforge.kit.clock import utcnow
 from gigforge.kit.repository import Repository
 
@@ -58,3 +64,39 @@ class VaultSecretRepository(Repository[VaultSecret]):
         )
         assert isinstance(result, CursorResult)
         return result.rowcount == 1
+
+
+class ConnectionRepository(Repository[Connection]):
+    model = Connection
+
+    def listed(self, user_id: uuid.UUID) -> Select[Connection]:
+        return self.scoped(user_id).order_by(
+            Connection.integration, Connection.priority, Connection.name
+        )
+
+    async def named(self, user_id: uuid.UUID, integration: str, name: str) -> Connection | None:
+        return await self.get_one(
+            self.scoped(user_id).where(
+                Connection.integration == integration, Connection.name == name
+            )
+        )
+
+    async def active(self, user_id: uuid.UUID) -> Sequence[Connection]:
+        return await self.all(
+            self.scoped(user_id)
+            .where(Connection.status == ConnectionStatus.active)
+            .order_by(Connection.priority, Connection.created_at)
+        )
+
+
+class OAuthStateRepository(Repository[OAuthState]):
+    model = OAuthState
+
+    async def take(self, state_hash: str) -> OAuthState | None:
+        """Fetch and delete in one go: a state works once, even under concurrent callbacks."""
+        found = await self.get_one(self.statement().where(OAuthState.state_hash == state_hash))
+        if found is None:
+            return None
+        result = await self.session.execute(delete(OAuthState).where(OAuthState.id == found.id))
+        assert isinstance(result, CursorResult)
+        return found if result.rowcount == 1 else None

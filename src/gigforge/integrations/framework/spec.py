@@ -95,6 +95,16 @@ class IntegrationSpec(BaseModel):
     rate_limit_headers: RateLimitHeaders = RateLimitHeaders()
     pagination: Pagination = Pagination.none
     idempotency_header: str | None = None
+    credential_field: str | None = Field(
+        default=None, description="The config field holding the API key or token, if any"
+    )
+    credential_header: str = "Authorization"
+    credential_scheme: str = Field(
+        default="Bearer", description="Prefix before the secret in the header; empty for none"
+    )
+    credential_query_param: str | None = Field(
+        default=None, description="For api_key_query: the query parameter carrying the key"
+    )
     test_call: str | None = Field(
         default=None, description="What `test` calls to prove a connection works"
     )
