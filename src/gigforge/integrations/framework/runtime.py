@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 import httpx
 
@@ -27,6 +28,7 @@ class IntegrationRuntime:
         policy: RetryPolicy = RetryPolicy(),
         sleep: Sleep = asyncio.sleep,
         breakers: BreakerBoard | None = None,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     ) -> None:
         self.events = events or EventBus()
         self.metrics = IntegrationMetrics()
@@ -36,6 +38,8 @@ class IntegrationRuntime:
         self.breakers = breakers or BreakerBoard()
         self.policy = policy
         self.sleep = sleep
+        # URL prefix -> transport: in-process sandboxes in tests; the network otherwise.
+        self.transports = dict(transports or {})
 
     def transport(
         self,
@@ -48,7 +52,7 @@ class IntegrationRuntime:
         return PolicyTransport(
             spec=spec,
             connection=connection,
-            inner=inner or httpx.AsyncHTTPTransport(retries=0),
+            inner=inner or self._inner_for(spec.base_url),
             breaker=self.breakers.get(spec.slug),
             budget=self.budget,
             metrics=self.metrics,
@@ -77,3 +81,9 @@ class IntegrationRuntime:
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
         )
+
+    def _inner_for(self, url: str) -> httpx.AsyncBaseTransport:
+        for prefix, transport in self.transports.items():
+            if url.startswith(prefix):
+                return transport
+        return httpx.AsyncHTTPTransport(retries=0)
