@@ -213,11 +213,13 @@ class ConnectionService:
             "client_id": client_app.client_id,
             "redirect_uri": redirect_uri,
             "state": state,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
         }
+        if spec.oauth.pkce:
+            query["code_challenge"] = challenge
+            query["code_challenge_method"] = "S256"
         if spec.oauth.scopes:
             query["scope"] = " ".join(spec.oauth.scopes)
+        query.update(spec.oauth.authorize_params)
         return f"{spec.oauth.authorize_url}?{urlencode(query)}"
 
     async def complete_oauth(

@@ -37,5 +37,13 @@ def minor_to_major(amount_minor: int, currency: str) -> Decimal:
     return Decimal(amount_minor).scaleb(-_EXPONENTS.get(currency.upper(), 2))
 
 
+def major_to_minor(amount: Decimal | int | str, currency: str) -> int:
+    """Exact conversion; an amount finer than the currency's minor unit is an error."""
+    scaled = Decimal(str(amount)).scaleb(_EXPONENTS.get(currency.upper(), 2))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} {currency} has more decimals than the currency allows")
+    return int(scaled)
+
+
 # A JSON number, as the API contract shows amounts, computed exactly from minor units.
 MajorAmount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]

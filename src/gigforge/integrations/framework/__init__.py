@@ -61,11 +61,12 @@ from gigforge.integrations.framework.spec import (
     RateLimitHeaders,
     TermsOfUse,
 )
-from gigforge.integrations.framework.transport import PolicyTransport, RetryPolicy
+from gigforge.integrations.framework.transport import SAFE_TO_REPLAY, PolicyTransport, RetryPolicy
 
 __all__ = [
     "CRM",
     "LLM",
+    "SAFE_TO_REPLAY",
     "Analytics",
     "AuthExpired",
     "AuthMode",

@@ -109,6 +109,7 @@ class OAuthServer:
         subject: str = "sandbox-user",
         access_ttl: int = 3600,
         rotate_refresh_tokens: bool = True,
+        require_pkce: bool = True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.client_id = client_id
@@ -116,6 +117,7 @@ class OAuthServer:
         self.subject = subject
         self.access_ttl = access_ttl
         self.rotate_refresh_tokens = rotate_refresh_tokens
+        self.require_pkce = require_pkce
         self.clock = clock
         self.codes: dict[str, _Grant] = {}
         self.access_tokens: dict[str, TokenRecord] = {}
@@ -165,7 +167,9 @@ class OAuthServer:
         error = None
         if params.get("response_type") != "code":
             error = "unsupported_response_type"
-        elif params.get("code_challenge_method") != "S256" or not params.get("code_challenge"):
+        elif self.require_pkce and (
+            params.get("code_challenge_method") != "S256" or not params.get("code_challenge")
+        ):
             error = "invalid_request"
         query: dict[str, str] = {"state": params.get("state", "")}
         if error:
@@ -175,7 +179,7 @@ class OAuthServer:
             self.codes[code] = _Grant(
                 client_id=self.client_id,
                 redirect_uri=redirect_uri,
-                challenge=params["code_challenge"],
+                challenge=params.get("code_challenge", ""),
                 scope=params.get("scope", ""),
                 expires=self.clock() + 600,
             )
@@ -206,10 +210,11 @@ class OAuthServer:
             return _oauth_error("invalid_grant")
         if get("redirect_uri") != grant.redirect_uri:
             return _oauth_error("invalid_grant")
-        verifier = str(get("code_verifier", ""))
-        digest = hashlib.sha256(verifier.encode()).digest()
-        if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != grant.challenge:
-            return _oauth_error("invalid_grant")
+        if grant.challenge:
+            verifier = str(get("code_verifier", ""))
+            digest = hashlib.sha256(verifier.encode()).digest()
+            if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != grant.challenge:
+                return _oauth_error("invalid_grant")
         return JSONResponse(self.issue(grant.scope))
 
     def _refresh(self, refresh_token: str) -> Response:

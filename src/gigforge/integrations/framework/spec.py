@@ -53,6 +53,9 @@ class OAuth2Endpoints(BaseModel):
     scopes: tuple[str, ...] = ()
     pkce: bool = True
     client_auth: Literal["client_secret_post", "client_secret_basic"] = "client_secret_post"
+    authorize_params: dict[str, str] = Field(
+        default_factory=dict, description="Extra query parameters the authorize URL needs"
+    )
 
 
 class RateLimitHeaders(BaseModel):

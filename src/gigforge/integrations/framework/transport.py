@@ -36,7 +36,9 @@ logger = structlog.get_logger("gigforge.integrations")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
-ERROR_EXCERPT = 500
+ERROR_EXCERPT = 4096
+# A request may declare itself safe to replay (a read sent as POST, such as a GraphQL query).
+SAFE_TO_REPLAY = "gigforge.safe_to_replay"
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,11 @@ class PolicyTransport(httpx.AsyncBaseTransport):
         return response
 
     async def _send_with_policy(self, request: httpx.Request, attempt: _Attempt) -> httpx.Response:
-        retryable = request.method in IDEMPOTENT_METHODS or self._has_idempotency_key(request)
+        retryable = (
+            request.method in IDEMPOTENT_METHODS
+            or self._has_idempotency_key(request)
+            or bool(request.extensions.get(SAFE_TO_REPLAY))
+        )
         while True:
             attempt.number += 1
             self._check_breaker()
@@ -129,6 +135,7 @@ class PolicyTransport(httpx.AsyncBaseTransport):
                     f"{self.spec.title} refused the credentials",
                     integration=self.spec.slug,
                     status=status,
+                    body=body,
                 )
             if status == 429:
                 retry_after = self._retry_after(response)
@@ -137,8 +144,10 @@ class PolicyTransport(httpx.AsyncBaseTransport):
                     integration=self.spec.slug,
                     retry_after=retry_after if retry_after is not None else 0.0,
                     status=status,
+                    body=body,
                 )
-                await self._retry_or_raise(error, attempt, retryable, retry_after=retry_after)
+                # A 429 means the request was not processed, so even a POST may be replayed.
+                await self._retry_or_raise(error, attempt, True, retry_after=retry_after)
                 continue
             if status in TRANSIENT_STATUSES or status >= 500:
                 self._failed()
