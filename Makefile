@@ -18,9 +18,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@ $(VENV)/.installed
 
-## Set up, migrate and serve on SQLite in ./var (http://127.0.0.1:8000/docs).
+## Set up, migrate and serve on SQLite in ./var in sandbox mode (http://127.0.0.1:8000/docs).
 run: $(VENV)/.installed
-	$(BIN)/gigforge serve
+	$(BIN)/gigforge serve --sandbox
 
 ## Set up with the dev extra and run the test suite.
 test: $(VENV)/.installed-dev

@@ -3,12 +3,10 @@ on that database, and an HTTP client speaking to it in-process."""
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
-import secrets
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from factories import AppFactory, make_settings
 from gigforge.app import create_app
 from gigforge.db import Base, Database, create_engine
 from gigforge.migrations import import_models, upgrade
@@ -78,29 +77,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     return url
 
 
-def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "env": "test",
-        "secret_key": secrets.token_urlsafe(48),
-        "master_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "data_dir": tmp_path / "data",
-        "database_url": database_url,
-        # Argon2id at its cheapest keeps the suite fast; production costs are in Settings.
-        "password_hash_time_cost": 1,
-        "password_hash_memory_kib": 8,
-        "password_hash_parallelism": 1,
-        "log_format": "json",
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return make_settings(tmp_path, database_url)
-
-
-AppFactory = Callable[..., Awaitable[FastAPI]]
 
 
 @pytest.fixture

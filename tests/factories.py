@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
+
+from gigforge.settings import Settings
 
 DEFAULT_PASSWORD = "correct horse battery staple"
+
+# The `app_factory` fixture: `await app_factory(**settings_overrides)` builds the app.
+AppFactory = Callable[..., Awaitable[FastAPI]]
 
 
 @dataclass
@@ -38,3 +48,20 @@ async def register(
     assert response.status_code == 201, response.text
     body = response.json()
     return Account(body["user_id"], email, password, body["access_token"], body["refresh_token"])
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": "test",
+        "secret_key": secrets.token_urlsafe(48),
+        "master_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "data_dir": tmp_path / "data",
+        "database_url": database_url,
+        # Argon2id at its cheapest keeps the suite fast; production costs are in Settings.
+        "password_hash_time_cost": 1,
+        "password_hash_memory_kib": 8,
+        "password_hash_parallelism": 1,
+        "log_format": "json",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from gigforge.db import Database
 from gigforge.health import router as health_router
 from gigforge.integrations.endpoints import router as integrations_router
 from gigforge.integrations.framework import IntegrationRuntime, Registry
+from gigforge.integrations.sandboxes import mount_sandboxes
 from gigforge.kit.email import email_sender_from_settings
 from gigforge.kit.events import EventBus
 from gigforge.kit.logging import configure_logging
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(connections_router)
     app.include_router(api)
     app.include_router(health_router)
+    app.state.sandboxes = mount_sandboxes(app, app.state.integrations) if settings.sandbox else {}
 
     if settings.cors_origins:
         app.add_middleware(

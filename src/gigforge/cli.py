@@ -91,10 +91,17 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     reload: Annotated[bool, typer.Option(help="Restart on code changes (development)")] = False,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Serve every integration's sandbox and use them")
+    ] = False,
 ) -> None:
     """Migrate the database, then serve the API and dashboard."""
+    import os
+
     import uvicorn
 
+    if sandbox:
+        os.environ["GIGFORGE_SANDBOX"] = "true"
     settings = _settings()
     migrate()
     shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
@@ -102,6 +109,11 @@ def serve(
         f"Gigforge {__version__} ({settings.env.value}) on http://{shown_host}:{port}/ "
         f"- API docs at http://{shown_host}:{port}/docs"
     )
+    if settings.sandbox:
+        console.print(
+            f"Sandbox mode: integrations answer from http://{shown_host}:{port}/sandbox/<slug>; "
+            "nothing leaves this machine"
+        )
     uvicorn.run(
         "gigforge.app:create_app",
         factory=True,

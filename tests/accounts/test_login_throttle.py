@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from conftest import AppFactory
-from factories import register
+from factories import AppFactory, register
 
 
 async def _login(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
-from conftest import make_settings
+from factories import make_settings
 from gigforge.accounts.models import User
 from gigforge.audit.models import AuditRecord
 from gigforge.cli import app as cli
