@@ -1,15 +1,18 @@
 """One log pipeline for the whole process.
 
-Structlog and the standard library share a single handler, so a record from uvicorn, SQLAlchemy
-or a plain `logging.getLogger` call gets the same request id, timestamp, format and, above
-all, the same redaction as our own structured events.
+Our own events go through structlog's native chain (no stdlib `LogRecord`: it is several times
+cheaper, and the policy layer logs every third-party call). Records from uvicorn, SQLAlchemy or
+a plain `logging.getLogger` call go through a stdlib handler whose formatter runs the same
+processors, so every line gets the same request id, timestamp, format and, above all, the same
+redaction.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from typing import TextIO
+from collections.abc import MutableMapping
+from typing import Any, TextIO
 
 import structlog
 from structlog.typing import Processor
@@ -49,35 +52,64 @@ def _renderer(settings: Settings) -> Processor:
     return structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
 
 
+class _StderrLogger:
+    """structlog's output end: one rendered line to `sys.stderr` as it is at each event."""
+
+    def __init__(self, name: str = "") -> None:
+        self.name = name
+
+    def msg(self, message: str) -> None:
+        stream = sys.stderr
+        stream.write(message + "\n")
+        stream.flush()
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
+def _stderr_logger(*args: object) -> _StderrLogger:
+    return _StderrLogger(str(args[0]) if args else "")
+
+
+def _add_logger_name(
+    logger: object, method_name: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    name = getattr(logger, "name", None)
+    if name:
+        event_dict["logger"] = name
+    return event_dict
+
+
 def configure_logging(settings: Settings) -> None:
     """Safe to call again (tests, app factories): the previous handler is replaced, not stacked."""
-    shared: list[Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    level = logging.getLevelNamesMapping()[settings.log_level]
+    final: list[Processor] = [
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        # Last before rendering, so the formatted traceback is scrubbed as well.
+        redact_processor,
+        _renderer(settings),
     ]
     structlog.configure(
         processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.stdlib.PositionalArgumentsFormatter(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            _add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            *final,
         ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        logger_factory=_stderr_logger,
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        # Not cached: reconfiguring (tests, a second app) must reach loggers made at import.
+        cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.StackInfoRenderer(),
-            structlog.processors.format_exc_info,
-            # Last before rendering, so the formatted traceback is scrubbed as well.
-            redact_processor,
-            _renderer(settings),
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
         ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final],
     )
     handler = _StderrHandler()
     handler.set_name(_HANDLER_NAME)
@@ -103,5 +135,5 @@ def configure_logging(settings: Settings) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    return structlog.stdlib.get_logger(name)
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

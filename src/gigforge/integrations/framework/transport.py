@@ -83,6 +83,11 @@ class PolicyTransport(httpx.AsyncBaseTransport):
         self.jitter = jitter
         self.budget_key = f"{spec.slug}:{connection}"
         self.limits = spec.parsed_limits()
+        # Labelled metric children, looked up once rather than on every call.
+        self._retries = metrics.retries.labels(spec.slug)
+        self._throttled = metrics.throttled.labels(spec.slug)
+        self._latency = metrics.latency.labels(spec.slug)
+        self._breaker_state = metrics.breaker_state.labels(spec.slug)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         await request.aread()
@@ -194,14 +199,12 @@ class PolicyTransport(httpx.AsyncBaseTransport):
             delay = ceiling * self.jitter()
         else:
             delay = retry_after
-        self.metrics.retries.labels(self.spec.slug).inc()
+        self._retries.inc()
         await self.sleep(delay)
 
     def _check_breaker(self) -> None:
         allowed = self.breaker.allow()
-        self.metrics.breaker_state.labels(self.spec.slug).set(
-            {"closed": 0, "half_open": 1, "open": 2}[self.breaker.state.value]
-        )
+        self._breaker_state.set({"closed": 0, "half_open": 1, "open": 2}[self.breaker.state.value])
         if not allowed:
             raise Unavailable(
                 f"{self.spec.title} failed repeatedly; calls resume in "
@@ -224,7 +227,7 @@ class PolicyTransport(httpx.AsyncBaseTransport):
                     integration=self.spec.slug,
                     retry_after=admission.wait_seconds,
                 )
-            self.metrics.throttled.labels(self.spec.slug).inc()
+            self._throttled.inc()
             await self.sleep(admission.wait_seconds)
 
     async def _observe_headers(self, response: httpx.Response) -> None:
@@ -258,7 +261,7 @@ class PolicyTransport(httpx.AsyncBaseTransport):
     ) -> None:
         latency = time.perf_counter() - attempt.started
         self.metrics.calls.labels(self.spec.slug, str(status or 0), outcome).inc()
-        self.metrics.latency.labels(self.spec.slug).observe(latency)
+        self._latency.observe(latency)
         logger.info(
             "integration.call",
             integration=self.spec.slug,
