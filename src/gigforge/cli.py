@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from gigforge import __version__
+from gigforge.connections.cli import connect, integrations_app, run_integration_test
 from gigforge.kit.errors import GigforgeError
 from gigforge.settings import ConfigurationError, Settings, load_settings
 
@@ -22,6 +23,9 @@ user_app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 audit_app = typer.Typer(help="Inspect the audit log.", no_args_is_help=True)
 vault_app = typer.Typer(help="Manage the credential vault.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+app.add_typer(integrations_app, name="integrations")
+app.command("connect")(connect)
+app.command("test-integration")(run_integration_test)
 app.add_typer(audit_app, name="audit")
 app.add_typer(vault_app, name="vault")
 

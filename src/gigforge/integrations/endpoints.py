@@ -26,6 +26,7 @@ class IntegrationRead(OutputSchema):
     docs_url: str
     rate_limits: list[str]
     pagination: str
+    idempotency_header: str | None
     oauth: dict[str, Any] | None
     terms: dict[str, Any]
     config_schema: dict[str, Any]

@@ -129,6 +129,7 @@ def configure_logging(settings: Settings) -> None:
     # The access middleware writes one richer record per request.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     # The policy layer writes one record per third-party call; httpx's own per-request lines
     # would repeat it, with full URLs.
     for name in ("httpx", "httpcore"):

@@ -156,6 +156,7 @@ class IntegrationSpec(BaseModel):
             "docs_url": self.docs_url,
             "rate_limits": list(self.rate_limits),
             "pagination": self.pagination,
+            "idempotency_header": self.idempotency_header,
             "oauth": self.oauth.model_dump() if self.oauth else None,
             "terms": self.terms.model_dump(),
             "config_schema": self.config_schema(),
