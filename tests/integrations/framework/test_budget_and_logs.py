@@ -5,7 +5,7 @@ import uuid
 
 import httpx
 import pytest
-from test_transport import Acme, Sleeps, make_spec
+from test_transport import Acme, make_spec
 
 from gigforge.integrations.framework import (
     HeaderCredentials,
@@ -13,6 +13,7 @@ from gigforge.integrations.framework import (
     RateLimited,
     static_secret,
 )
+from sandbox_support import RecordedSleep
 
 REDIS_URL = os.environ.get("GIGFORGE_TEST_REDIS_URL")
 
@@ -22,8 +23,8 @@ async def test_redis_budget_is_shared_by_two_clients() -> None:
     acme = Acme()
     spec = make_spec(rate_limits=("5/hour",))
     connection = f"shared-{uuid.uuid4().hex}"
-    first = IntegrationRuntime(rate_limit_storage_url=REDIS_URL, sleep=Sleeps())
-    second = IntegrationRuntime(rate_limit_storage_url=REDIS_URL, sleep=Sleeps())
+    first = IntegrationRuntime(rate_limit_storage_url=REDIS_URL, sleep=RecordedSleep())
+    second = IntegrationRuntime(rate_limit_storage_url=REDIS_URL, sleep=RecordedSleep())
     inner = httpx.ASGITransport(app=acme.app)
     async with (
         first.client(spec, connection=connection, inner=inner) as a,
@@ -38,7 +39,7 @@ async def test_redis_budget_is_shared_by_two_clients() -> None:
 
 async def test_memory_budgets_are_per_connection() -> None:
     acme = Acme()
-    runtime = IntegrationRuntime(sleep=Sleeps())
+    runtime = IntegrationRuntime(sleep=RecordedSleep())
     spec = make_spec(rate_limits=("1/hour",))
     inner = httpx.ASGITransport(app=acme.app)
     async with (
@@ -60,7 +61,7 @@ async def test_one_redacted_log_record_per_call(capsys: pytest.CaptureFixture[st
     acme = Acme()
     acme.script = [(503, {})]
     secret = "sk_live_planted_" + uuid.uuid4().hex
-    runtime = IntegrationRuntime(sleep=Sleeps())
+    runtime = IntegrationRuntime(sleep=RecordedSleep())
     async with runtime.client(
         make_spec(),
         connection="c1",
@@ -89,7 +90,7 @@ async def test_metrics_count_calls_and_retries() -> None:
 
     acme = Acme()
     acme.script = [(503, {})]
-    runtime = IntegrationRuntime(sleep=Sleeps())
+    runtime = IntegrationRuntime(sleep=RecordedSleep())
     async with runtime.client(
         make_spec(), connection="c1", inner=httpx.ASGITransport(app=acme.app)
     ) as client:

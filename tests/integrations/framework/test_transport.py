@@ -25,13 +25,13 @@ from gigforge.integrations.framework import (
     RateLimited,
     RateLimitHeaders,
     TermsOfUse,
-    TokenRefresher,
     Transient,
     Unavailable,
 )
 from gigforge.integrations.framework.breaker import BreakerBoard
 from gigforge.integrations.framework.sandbox import FaultInjector, Faults, OAuthServer
 from gigforge.kit.events import Event, EventBus
+from sandbox_support import RecordedSleep, SandboxTokens
 
 
 class Config(BaseModel):
@@ -89,14 +89,6 @@ class Acme:
         return JSONResponse({"ok": True})
 
 
-class Sleeps:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
-
-
 class Clock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -111,12 +103,12 @@ def acme() -> Acme:
 
 
 @pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+def sleeps() -> RecordedSleep:
+    return RecordedSleep()
 
 
 @pytest.fixture
-def runtime(sleeps: Sleeps) -> IntegrationRuntime:
+def runtime(sleeps: RecordedSleep) -> IntegrationRuntime:
     return IntegrationRuntime(sleep=sleeps)
 
 
@@ -132,7 +124,7 @@ def client_for(
 
 
 async def test_429_with_retry_after_is_waited_out(
-    runtime: IntegrationRuntime, acme: Acme, sleeps: Sleeps
+    runtime: IntegrationRuntime, acme: Acme, sleeps: RecordedSleep
 ) -> None:
     acme.faults.burst_429 = 2
     acme.faults.retry_after = 7
@@ -143,7 +135,7 @@ async def test_429_with_retry_after_is_waited_out(
 
 
 async def test_retry_after_beyond_the_cap_fails_fast(
-    runtime: IntegrationRuntime, acme: Acme, sleeps: Sleeps
+    runtime: IntegrationRuntime, acme: Acme, sleeps: RecordedSleep
 ) -> None:
     acme.script = [(429, {"Retry-After": "3600"})]
     async with client_for(runtime, acme) as client:
@@ -155,7 +147,7 @@ async def test_retry_after_beyond_the_cap_fails_fast(
 
 
 async def test_transient_errors_are_retried_at_most_five_times(
-    runtime: IntegrationRuntime, acme: Acme, sleeps: Sleeps
+    runtime: IntegrationRuntime, acme: Acme, sleeps: RecordedSleep
 ) -> None:
     acme.script = [(503, {})] * 6
     async with client_for(runtime, acme) as client:
@@ -167,7 +159,7 @@ async def test_transient_errors_are_retried_at_most_five_times(
 
 
 async def test_backoff_grows_exponentially_with_jitter_ceiling(
-    runtime: IntegrationRuntime, acme: Acme, sleeps: Sleeps
+    runtime: IntegrationRuntime, acme: Acme, sleeps: RecordedSleep
 ) -> None:
     acme.script = [(502, {})] * 3
     transport = runtime.transport(
@@ -180,7 +172,7 @@ async def test_backoff_grows_exponentially_with_jitter_ceiling(
 
 
 async def test_400_is_permanent_and_not_retried(
-    runtime: IntegrationRuntime, acme: Acme, sleeps: Sleeps
+    runtime: IntegrationRuntime, acme: Acme, sleeps: RecordedSleep
 ) -> None:
     acme.script = [(400, {})]
     async with client_for(runtime, acme) as client:
@@ -216,7 +208,7 @@ async def test_post_with_idempotency_key_is_retried_with_the_same_body(
 
 
 async def test_connection_errors_are_transient_and_retried(
-    runtime: IntegrationRuntime, sleeps: Sleeps
+    runtime: IntegrationRuntime, sleeps: RecordedSleep
 ) -> None:
     calls = 0
 
@@ -235,7 +227,9 @@ async def test_connection_errors_are_transient_and_retried(
     assert len(sleeps.delays) == 2
 
 
-async def test_storm_opens_the_breaker_and_a_probe_closes_it(acme: Acme, sleeps: Sleeps) -> None:
+async def test_storm_opens_the_breaker_and_a_probe_closes_it(
+    acme: Acme, sleeps: RecordedSleep
+) -> None:
     clock = Clock()
     runtime = IntegrationRuntime(sleep=sleeps, breakers=BreakerBoard(clock=clock, cooldown=30))
     acme.faults.error_rate = 1.0
@@ -270,43 +264,23 @@ def test_failures_spread_beyond_the_window_do_not_open_the_breaker() -> None:
     assert breaker.state == "open"
 
 
-class SandboxTokens(TokenRefresher):
-    """Just enough of a connection's token store to exercise refresh-on-401."""
-
-    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
-        self.client = client
-        self.tokens = tokens
-        self.refreshes = 0
-
-    async def access_token(self) -> str:
-        return str(self.tokens["access_token"])
-
-    async def force_refresh(self, rejected_token: str) -> bool:
-        self.refreshes += 1
-        response = await self.client.post(
-            "/oauth/token",
-            data={
-                "grant_type": "refresh_token",
-                "refresh_token": self.tokens["refresh_token"],
-                "client_id": "cid",
-                "client_secret": "csecret",
-            },
-        )
-        if response.status_code != 200:
-            return False
-        self.tokens = response.json()
-        return True
+def acme_tokens(acme: Acme) -> SandboxTokens:
+    return SandboxTokens(
+        acme.app,
+        token_url="/oauth/token",
+        client_id="cid",
+        client_secret="csecret",
+        issued=acme.oauth.issue(),
+    )
 
 
 async def test_401_on_oauth_refreshes_once_and_replays(
     runtime: IntegrationRuntime, acme: Acme
 ) -> None:
-    oauth_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=acme.app), base_url="http://a")
-    tokens = SandboxTokens(oauth_http, acme.oauth.issue())
+    tokens = acme_tokens(acme)
     acme.oauth.expire_access_tokens()
     async with client_for(runtime, acme, credentials=OAuth2Credentials(tokens)) as client:
         response = await client.get("/private")
-    await oauth_http.aclose()
     assert response.status_code == 200
     assert tokens.refreshes == 1
     assert acme.oauth.refresh_count == 1
@@ -316,18 +290,18 @@ async def test_401_on_oauth_refreshes_once_and_replays(
 async def test_401_after_a_failed_refresh_is_auth_expired(
     runtime: IntegrationRuntime, acme: Acme
 ) -> None:
-    oauth_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=acme.app), base_url="http://a")
-    tokens = SandboxTokens(oauth_http, acme.oauth.issue())
+    tokens = acme_tokens(acme)
     acme.oauth.expire_access_tokens()
     acme.oauth.refusing_refresh = True
     async with client_for(runtime, acme, credentials=OAuth2Credentials(tokens)) as client:
         with pytest.raises(AuthExpired):
             await client.get("/private")
-    await oauth_http.aclose()
     assert tokens.refreshes == 1
 
 
-async def test_quota_events_fire_at_80_95_and_100_percent(acme: Acme, sleeps: Sleeps) -> None:
+async def test_quota_events_fire_at_80_95_and_100_percent(
+    acme: Acme, sleeps: RecordedSleep
+) -> None:
     events = EventBus()
     seen: list[Event] = []
 
@@ -365,7 +339,7 @@ async def test_a_short_budget_waits_then_sends(acme: Acme) -> None:
 
 
 async def test_provider_remaining_zero_waits_for_its_reset(
-    runtime: IntegrationRuntime, acme: Acme, sleeps: Sleeps
+    runtime: IntegrationRuntime, acme: Acme, sleeps: RecordedSleep
 ) -> None:
     acme.script = []
 

@@ -13,11 +13,11 @@ from gigforge.integrations.framework import (
     HeaderCredentials,
     IntegrationRuntime,
     OAuth2Credentials,
-    TokenRefresher,
     static_secret,
 )
 from gigforge.integrations.freelancer import SPEC, FreelancerConfig, FreelancerConnector
 from gigforge.integrations.freelancer.sandbox import FreelancerSandbox, create_sandbox
+from sandbox_support import RecordedSleep, SandboxTokens
 
 SANDBOX_URL = "http://sandbox"
 BIDDING_SCOPES = "basic fln:project_manage"
@@ -31,51 +31,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-class RecordedSleep:
-    """Stands in for asyncio.sleep: remembers each delay and returns at once."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
-class SandboxTokens(TokenRefresher):
-    """What the connections package does, reduced to the sandbox: hold one token pair and
-    renew it at the sandbox's token endpoint with the refresh grant."""
-
-    def __init__(self, sandbox: FreelancerSandbox, issued: dict[str, object]) -> None:
-        self.sandbox = sandbox
-        self.access = str(issued["access_token"])
-        self.refresh = str(issued["refresh_token"])
-        self.refreshes = 0
-
-    async def access_token(self) -> str:
-        return self.access
-
-    async def force_refresh(self, rejected_token: str) -> bool:
-        if rejected_token != self.access:
-            return True
-        transport = httpx.ASGITransport(app=self.sandbox.app)
-        async with httpx.AsyncClient(transport=transport, base_url=SANDBOX_URL) as client:
-            response = await client.post(
-                "/oauth/token",
-                data={
-                    "grant_type": "refresh_token",
-                    "refresh_token": self.refresh,
-                    "client_id": self.sandbox.oauth.client_id,
-                    "client_secret": self.sandbox.oauth.client_secret,
-                },
-            )
-        if response.status_code != 200:
-            return False
-        body = response.json()
-        self.access, self.refresh = body["access_token"], body["refresh_token"]
-        self.refreshes += 1
-        return True
 
 
 @pytest.fixture
@@ -140,7 +95,13 @@ def connector(sandbox: FreelancerSandbox, make_connector: ConnectorFactory) -> F
 
 @pytest.fixture
 def tokens(sandbox: FreelancerSandbox) -> SandboxTokens:
-    return SandboxTokens(sandbox, sandbox.oauth.issue(BIDDING_SCOPES))
+    return SandboxTokens(
+        sandbox.app,
+        token_url="/oauth/token",
+        client_id=sandbox.oauth.client_id,
+        client_secret=sandbox.oauth.client_secret,
+        issued=sandbox.oauth.issue(BIDDING_SCOPES),
+    )
 
 
 @pytest.fixture

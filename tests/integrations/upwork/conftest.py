@@ -33,7 +33,14 @@ def sandbox() -> UpworkSandbox:
 
 @pytest.fixture
 def tokens(sandbox: UpworkSandbox) -> SandboxTokens:
-    return SandboxTokens(sandbox, sandbox.issue_tokens())
+    assert SANDBOX_SPEC.oauth is not None
+    return SandboxTokens(
+        sandbox.app,
+        token_url=SANDBOX_SPEC.oauth.token_url,
+        client_id=sandbox.oauth.client_id,
+        client_secret=sandbox.oauth.client_secret,
+        issued=sandbox.issue_tokens(),
+    )
 
 
 @pytest.fixture
