@@ -16,7 +16,8 @@ def import_models() -> None:
     """Import every domain's tables so Base.metadata is complete."""
     import gigforge.accounts.models
     import gigforge.audit.models
-    import gigforge.connections.models  # noqa: F401
+    import gigforge.connections.models
+    import gigforge.opportunities.models  # noqa: F401
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

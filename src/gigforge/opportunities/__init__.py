@@ -1,0 +1,1 @@
+"""Opportunities: scanning every source, normalizing, deduplicating, scoring and serving."""

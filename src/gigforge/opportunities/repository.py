@@ -1,0 +1,167 @@
+"""Every query of the opportunities domain."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from gigforge.kit.repository import Repository
+from gigforge.opportunities.models import Opportunity, OpportunityProfile, SourceSchedule
+from gigforge.opportunities.schemas import Sort
+
+
+@dataclass(frozen=True)
+class OpportunityFilter:
+    platform: str | None = None
+    min_budget_minor: int | None = None
+    max_budget_minor: int | None = None
+    skills: tuple[str, ...] = ()
+    q: str | None = None
+    min_score: float | None = None
+    posted_after: datetime | None = None
+    include_dismissed: bool = False
+    include_duplicates: bool = False
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_SORTS: dict[Sort, tuple[ColumnElement[Any], ...]] = {
+    Sort.newest: (Opportunity.posted_at.desc().nulls_last(),),
+    Sort.oldest: (Opportunity.posted_at.asc().nulls_last(),),
+    Sort.best: (Opportunity.success_probability.desc(),),
+    Sort.worst: (Opportunity.success_probability.asc(),),
+    Sort.highest_budget: (Opportunity.budget_max_minor.desc().nulls_last(),),
+    Sort.lowest_budget: (Opportunity.budget_max_minor.asc().nulls_last(),),
+}
+
+
+class OpportunityRepository(Repository[Opportunity]):
+    model = Opportunity
+
+    def filtered(
+        self, user_id: uuid.UUID, criteria: OpportunityFilter, sort: Sort
+    ) -> Select[Opportunity]:
+        statement = self.scoped(user_id)
+        if criteria.platform:
+            statement = statement.where(Opportunity.platform == criteria.platform)
+        if criteria.min_budget_minor is not None:
+            top = func.coalesce(Opportunity.budget_max_minor, Opportunity.budget_min_minor)
+            statement = statement.where(top >= criteria.min_budget_minor)
+        if criteria.max_budget_minor is not None:
+            bottom = func.coalesce(Opportunity.budget_min_minor, Opportunity.budget_max_minor)
+            statement = statement.where(bottom <= criteria.max_budget_minor)
+        if criteria.skills:
+            statement = statement.where(
+                or_(
+                    *(
+                        Opportunity.skills_text.like(f"%|{_escape_like(skill)}|%", escape="\\")
+                        for skill in criteria.skills
+                    )
+                )
+            )
+        if criteria.q:
+            pattern = f"%{_escape_like(criteria.q.lower())}%"
+            statement = statement.where(
+                or_(
+                    func.lower(Opportunity.title).like(pattern, escape="\\"),
+                    func.lower(Opportunity.description_text).like(pattern, escape="\\"),
+                )
+            )
+        if criteria.min_score is not None:
+            statement = statement.where(Opportunity.success_probability >= criteria.min_score)
+        if criteria.posted_after is not None:
+            statement = statement.where(Opportunity.posted_at >= criteria.posted_after)
+        if not criteria.include_dismissed:
+            statement = statement.where(Opportunity.dismissed_at.is_(None))
+        if not criteria.include_duplicates:
+            statement = statement.where(Opportunity.duplicate_of_id.is_(None))
+        return statement.order_by(*_SORTS[sort], Opportunity.id)
+
+    async def existing(
+        self, user_id: uuid.UUID, platform: str, external_ids: Sequence[str]
+    ) -> dict[str, Opportunity]:
+        if not external_ids:
+            return {}
+        rows = await self.all(
+            self.scoped(user_id).where(
+                Opportunity.platform == platform, Opportunity.external_id.in_(external_ids)
+            )
+        )
+        return {row.external_id: row for row in rows}
+
+    async def band_candidates(
+        self, user_id: uuid.UUID, bands: Sequence[tuple[int, int, int, int]]
+    ) -> Sequence[tuple[uuid.UUID, str, int]]:
+        """Originals sharing a band with any of these fingerprints: near-duplicate candidates."""
+        if not bands:
+            return []
+        columns = (Opportunity.band0, Opportunity.band1, Opportunity.band2, Opportunity.band3)
+        conditions = [
+            column.in_({band[index] for band in bands}) for index, column in enumerate(columns)
+        ]
+        result = await self.session.execute(
+            select(Opportunity.id, Opportunity.platform, Opportunity.fingerprint).where(
+                Opportunity.user_id == user_id,
+                Opportunity.duplicate_of_id.is_(None),
+                or_(*conditions),
+            )
+        )
+        return [(row[0], row[1], row[2]) for row in result.all()]
+
+    async def outcomes(self, user_id: uuid.UUID) -> Sequence[Opportunity]:
+        return await self.all(
+            self.scoped(user_id)
+            .where(Opportunity.outcome.is_not(None))
+            .order_by(Opportunity.outcome_at, Opportunity.id)
+        )
+
+
+class ProfileRepository(Repository[OpportunityProfile]):
+    model = OpportunityProfile
+
+    async def for_user(self, user_id: uuid.UUID) -> OpportunityProfile | None:
+        return await self.session.get(OpportunityProfile, user_id)
+
+
+class SourceScheduleRepository(Repository[SourceSchedule]):
+    model = SourceSchedule
+
+    async def claim_due(
+        self, *, now: datetime, lease_until: datetime, limit: int
+    ) -> list[SourceSchedule]:
+        """Take up to `limit` due sources for this worker; another worker's claim is skipped
+        until its lease runs out, so a dead worker's sources come back on their own."""
+        due = await self.all(
+            self.statement()
+            .where(
+                SourceSchedule.next_run_at <= now,
+                or_(SourceSchedule.claimed_until.is_(None), SourceSchedule.claimed_until < now),
+            )
+            .order_by(SourceSchedule.next_run_at)
+            .limit(limit)
+        )
+        claimed = []
+        for schedule in due:
+            result = await self.session.execute(
+                update(SourceSchedule)
+                .where(
+                    SourceSchedule.connection_id == schedule.connection_id,
+                    or_(
+                        SourceSchedule.claimed_until.is_(None),
+                        SourceSchedule.claimed_until < now,
+                    ),
+                )
+                .values(claimed_until=lease_until)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(schedule)
+        return claimed

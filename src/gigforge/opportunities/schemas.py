@@ -1,0 +1,113 @@
+"""Bodies of the opportunities API; shapes follow the seed contract (`opportunities[]`,
+`cca_analysis`, `total`). Amounts are major units in the listing's own currency."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from gigforge.kit.money import MajorAmount
+from gigforge.kit.schemas import InputSchema, OutputSchema
+
+Skill = Annotated[str, StringConstraints(min_length=1, max_length=60, to_lower=True)]
+Keyword = Annotated[str, StringConstraints(min_length=1, max_length=60, to_lower=True)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)]
+
+
+class Sort(StrEnum):
+    newest = "-posted_at"
+    oldest = "posted_at"
+    best = "-score"
+    worst = "score"
+    highest_budget = "-budget"
+    lowest_budget = "budget"
+
+
+class ProfileBody(InputSchema):
+    skills: list[Skill] = Field(default_factory=list, max_length=100)
+    hourly_rate: Annotated[Decimal, Field(ge=0, le=100_000)] | None = None
+    min_budget: Annotated[Decimal, Field(ge=0, le=100_000_000)] | None = None
+    currency: Currency = "USD"
+    categories: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=50
+    )
+    excluded_keywords: list[Keyword] = Field(default_factory=list, max_length=100)
+    require_payment_verified: bool = False
+    min_client_rating: Annotated[float, Field(ge=0, le=5)] | None = None
+    excluded_countries: list[Annotated[str, StringConstraints(max_length=60)]] = Field(
+        default_factory=list, max_length=100
+    )
+
+
+class ProfileRead(OutputSchema):
+    skills: list[str]
+    hourly_rate: MajorAmount | None
+    min_budget: MajorAmount | None
+    currency: str
+    categories: list[str]
+    excluded_keywords: list[str]
+    require_payment_verified: bool
+    min_client_rating: float | None
+    excluded_countries: list[str]
+    outcomes_learned: int
+    model: Literal["prior", "learned"]
+
+
+class CCAAnalysis(OutputSchema):
+    complexity_score: float
+    success_probability: float
+    estimated_hours: float
+    fit_score: int
+    factors: list[str]
+
+
+class BudgetRead(OutputSchema):
+    kind: str | None
+    min: MajorAmount | None
+    max: MajorAmount | None
+    currency: str | None
+
+
+class OpportunityRead(OutputSchema):
+    id: uuid.UUID
+    external_job_id: str
+    platform: str
+    title: str
+    url: str
+    budget: MajorAmount | None = Field(description="The top of the budget, in `currency`")
+    currency: str | None
+    budget_detail: BudgetRead
+    deadline: datetime | None
+    posted_at: datetime | None
+    description: str = Field(description="Sanitized HTML")
+    skills: list[str]
+    category: str | None
+    client: dict[str, Any]
+    proposals_count: int | None
+    attribution: dict[str, Any] | None
+    duplicate_of: uuid.UUID | None
+    dismissed: bool
+    outcome: str | None
+    cca_analysis: CCAAnalysis
+
+
+class OpportunityList(OutputSchema):
+    opportunities: list[OpportunityRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class OutcomeBody(InputSchema):
+    outcome: Literal["won", "lost", "ignored"]
+
+
+class ImportBody(InputSchema):
+    url: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    text: Annotated[str, StringConstraints(max_length=50_000)] | None = None
+    title: Annotated[str, StringConstraints(max_length=300)] | None = None
