@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +27,10 @@ from gigforge.kit.logging import configure_logging
 from gigforge.kit.metrics import HttpMetrics
 from gigforge.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from gigforge.kit.problems import install_problem_handlers
+from gigforge.opportunities.endpoints import profile_router
+from gigforge.opportunities.endpoints import router as opportunities_router
+from gigforge.opportunities.inbound import router as inbound_router
+from gigforge.opportunities.scheduler import work_forever
 from gigforge.settings import Settings, load_settings
 
 API_PREFIX = "/api/v1"
@@ -41,8 +46,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     database = Database.from_url(settings.effective_database_url)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        worker = (
+            asyncio.create_task(work_forever(app.state.integrations, stop))
+            if settings.embedded_worker
+            else None
+        )
         yield
+        stop.set()
+        if worker is not None:
+            await worker
         await database.dispose()
 
     app = FastAPI(
@@ -76,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(audit_router)
     api.include_router(integrations_router)
     api.include_router(connections_router)
+    api.include_router(opportunities_router)
+    api.include_router(profile_router)
+    api.include_router(inbound_router)
     app.include_router(api)
     app.include_router(health_router)
     app.state.sandboxes = mount_sandboxes(app, app.state.integrations) if settings.sandbox else {}

@@ -12,6 +12,7 @@ from rich.console import Console
 from gigforge import __version__
 from gigforge.connections.cli import connect, integrations_app, run_integration_test
 from gigforge.kit.errors import GigforgeError
+from gigforge.opportunities.cli import scan, worker
 from gigforge.settings import ConfigurationError, Settings, load_settings
 
 T = TypeVar("T")
@@ -26,6 +27,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(integrations_app, name="integrations")
 app.command("connect")(connect)
 app.command("test-integration")(run_integration_test)
+app.command("scan")(scan)
+app.command("worker")(worker)
 app.add_typer(audit_app, name="audit")
 app.add_typer(vault_app, name="vault")
 

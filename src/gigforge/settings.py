@@ -78,6 +78,10 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Shares rate budgets across processes (redis://...)"
     )
+    embedded_worker: bool = Field(
+        default=True,
+        description="Run the scan worker inside `serve`; turn off when running `gigforge worker`",
+    )
     sandbox: bool = Field(
         default=False,
         description="Mount every integration's sandbox under /sandbox/<slug> and connect to it",

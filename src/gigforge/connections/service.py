@@ -148,7 +148,12 @@ class ConnectionService:
         )
         payload = json.dumps({"config": secret})
         connector = self._connector(
-            context, connection, credentials=self._key_credentials(spec, _static(secret, spec))
+            context,
+            connection,
+            credentials=self._key_credentials(spec, _static(secret, spec)),
+            config=spec.config_model.model_validate(data.config)
+            if spec.secrets_in_config
+            else None,
         )
         await self._run_test(connector, connection)
         connection.secret_id = await vault.put(
@@ -404,7 +409,14 @@ class ConnectionService:
             )
         else:
             credentials = self._key_credentials(spec, self._vault_source(context, connection))
-        return self._connector(context, connection, credentials=credentials)
+        config: BaseModel | None = None
+        if spec.secrets_in_config and connection.secret_id is not None:
+            stored = await vault.get(
+                session, context.keyring, connection.secret_id, user_id=connection.user_id
+            )
+            values = {**connection.config, **read_secrets(stored.reveal_text())["config"]}
+            config = spec.config_model.model_validate(values)
+        return self._connector(context, connection, credentials=credentials, config=config)
 
     async def chain(
         self,
@@ -420,14 +432,21 @@ class ConnectionService:
         return tuple(connection for connection in connections if connection.integration in slugs)
 
     def _connector(
-        self, context: IntegrationContext, connection: Connection, *, credentials: Credentials
+        self,
+        context: IntegrationContext,
+        connection: Connection,
+        *,
+        credentials: Credentials,
+        config: BaseModel | None = None,
     ) -> Connector:
+        """Connectors get the public config only, unless their spec needs the secrets too."""
         spec = context.spec_for(connection.integration, connection.base_url)
         connector_class = context.registry.get(connection.integration)
         client = context.runtime.client(
             spec, connection=str(connection.id), credentials=credentials
         )
-        config = spec.config_model.model_construct(**connection.config)
+        if config is None:
+            config = spec.config_model.model_construct(**connection.config)
         return connector_class(client, config)
 
     @staticmethod

@@ -115,3 +115,17 @@ class SourceSchedule(Base):
     last_run_at: Mapped[datetime | None]
     last_found: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class InboundEndpoint(IdMixin, Base):
+    """A signed door for automation services (Zapier, IFTTT, Make) to hand in listings."""
+
+    __tablename__ = "inbound_endpoints"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(40))
+    secret_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vault_secrets.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]

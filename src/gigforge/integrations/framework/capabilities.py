@@ -57,7 +57,7 @@ class JobQuery(BaseModel):
     min_budget_minor: int | None = None
     posted_after: datetime | None = None
     cursor: str | None = Field(default=None, description="Resume after this provider cursor")
-    limit: int = Field(default=50, ge=1, le=500)
+    limit: int = Field(default=50, ge=1, le=1_000_000, description="Postings in all, not per page")
 
 
 class JobPosting(BaseModel):
@@ -116,8 +116,11 @@ class Marketplace(Connector, abc.ABC):
 
 class JobFeed(Connector, abc.ABC):
     @abc.abstractmethod
-    def listings(self, since: datetime | None = None) -> AsyncIterator[JobPosting]:
-        """Read-only listings, newest first."""
+    def listings(
+        self, since: datetime | None = None, *, cursor: str | None = None
+    ) -> AsyncIterator[JobPosting]:
+        """Read-only listings after `since` (or after `cursor`, for feeds that have cursors:
+        then in cursor order, so the last posting's cursor is a safe place to resume)."""
 
 
 # Language models

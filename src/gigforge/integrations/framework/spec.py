@@ -105,6 +105,11 @@ class IntegrationSpec(BaseModel):
     credential_scheme: str = Field(
         default="Bearer", description="Prefix before the secret in the header; empty for none"
     )
+    secrets_in_config: bool = Field(
+        default=False,
+        description="Hand the connector its secret config fields (for protocols other than "
+        "HTTP, such as IMAP, where the policy layer cannot add them to a request)",
+    )
     credential_query_param: str | None = Field(
         default=None, description="For api_key_query: the query parameter carrying the key"
     )
