@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import cast, get_args
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,9 @@ from gigforge.opportunities.schemas import (
     Sort,
 )
 from gigforge.opportunities.types import MatchingProfile, Outcome
+
+
+OUTCOMES = frozenset(get_args(Outcome))
 
 
 def _major(amount: int | None, currency: str | None) -> Decimal | None:
@@ -142,7 +146,13 @@ class OpportunityService:
         row.outcome_at = utcnow()
         await session.flush()
         history = await OpportunityRepository(session).outcomes(principal.user_id)
-        weights = fit([(item.features, item.outcome) for item in history if item.outcome])
+        weights = fit(
+            [
+                (item.features, cast(Outcome, item.outcome))
+                for item in history
+                if item.outcome in OUTCOMES
+            ]
+        )
         profiles = ProfileRepository(session)
         profile = await profiles.for_user(principal.user_id)
         if profile is None:
