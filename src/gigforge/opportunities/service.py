@@ -33,7 +33,6 @@ from gigforge.opportunities.schemas import (
 )
 from gigforge.opportunities.types import MatchingProfile, Outcome
 
-
 OUTCOMES = frozenset(get_args(Outcome))
 
 
