@@ -38,24 +38,32 @@ WORDS = (  # noqa: SIM905 - one readable block of words
 SKILLS = [(i + 1, name) for i, name in enumerate(WORDS[:30])]
 
 
+def _vocabulary(generator: random.Random, size: int = 5000) -> list[str]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return [
+        "".join(generator.choice(letters) for _ in range(generator.randrange(3, 10)))
+        for _ in range(size)
+    ]
+
+
 def _projects(count: int) -> dict[int, dict[str, Any]]:
+    """Listings as varied as real ones: no shared template text, so near-duplicates are rare
+    (as on a real board) rather than everywhere."""
     generator = random.Random(7)
+    vocabulary = _vocabulary(generator)
     epoch = 1_767_225_600
     projects: dict[int, dict[str, Any]] = {}
     for index in range(count):
         project_id = 50_000_000 + index
-        words = generator.sample(WORDS, 6)
-        title = " ".join(words[:4]).capitalize() + f" project {index}"
+        words = generator.sample(WORDS, 4)
+        title = " ".join(words).capitalize() + f" {index}"
         skills = generator.sample(SKILLS, 3)
         low = generator.randrange(30, 3000)
         submitted = epoch - index * 7
-        description = (
-            f"{title}. We need help with {', '.join(words)}. "
-            f"Deliverables, milestones and acceptance criteria follow. Reference {index}."
-        )
+        description = " ".join(generator.choices(vocabulary, k=generator.randrange(40, 120)))
         projects[project_id] = {
             "id": project_id,
-            "owner_id": 31245002,
+            "owner_id": (72001, 72002, 72003)[index % 3],
             "title": title,
             "status": "active",
             "seo_url": f"{skills[0][1]}/{title.lower().replace(' ', '-')}",
@@ -80,12 +88,13 @@ def _serve(port: int, count: int) -> None:
     import uvicorn
 
     from gigforge.integrations.framework.sandbox import TokenRecord
+    from gigforge.integrations.freelancer._seed import SANDBOX_USER_ID
     from gigforge.integrations.freelancer.sandbox import create_sandbox
 
     sandbox = create_sandbox(window_limit=10**9)
     sandbox.projects = _projects(count)
     sandbox.oauth.access_tokens[ACCESS_TOKEN] = TokenRecord(
-        subject=str(next(iter(sandbox.users))), scope="basic", expires=time.time() + 86_400
+        subject=str(SANDBOX_USER_ID), scope="basic", expires=time.time() + 86_400
     )
     uvicorn.run(sandbox.app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 

@@ -233,18 +233,13 @@ class Scanner:
         if not fresh:
             return []
         candidates = await repository.band_candidates(user_id, [bands(fp) for *_, fp in fresh])
-        known = [(cid, platform, fingerprint_unsigned(fp)) for cid, platform, fp in candidates]
+        index = _BandIndex()
+        for candidate_id, _platform, stored in candidates:
+            index.add(candidate_id, fingerprint_unsigned(stored))
         rows: list[dict[str, Any]] = []
         created: list[tuple[uuid.UUID, str, str]] = []
         for item, analysis, fingerprint in fresh:
-            original = next(
-                (
-                    cid
-                    for cid, _platform, other in known
-                    if hamming(fingerprint, other) <= NEAR_DUPLICATE_DISTANCE
-                ),
-                None,
-            )
+            original = index.near(fingerprint)
             opportunity_id = uuid.uuid4()
             rows.append(
                 _row(
@@ -258,7 +253,7 @@ class Scanner:
                 )
             )
             if original is None:
-                known.append((opportunity_id, item.platform, fingerprint))
+                index.add(opportunity_id, fingerprint)
                 created.append((opportunity_id, item.title, item.platform))
                 report.found += 1
             else:
@@ -291,6 +286,26 @@ class Scanner:
             schedule.last_error = report.error[:500] if report.error else None
             schedule.next_run_at = utcnow() + interval
             schedule.claimed_until = None
+
+
+class _BandIndex:
+    """Originals by each 16-bit band of their fingerprint. Two fingerprints within
+    NEAR_DUPLICATE_DISTANCE bits share at least one band, so only a band's bucket needs the
+    exact comparison, and a batch costs about one lookup per posting instead of one per pair."""
+
+    def __init__(self) -> None:
+        self._buckets: tuple[dict[int, list[tuple[uuid.UUID, int]]], ...] = ({}, {}, {}, {})
+
+    def add(self, opportunity_id: uuid.UUID, fingerprint: int) -> None:
+        for bucket, band in zip(self._buckets, bands(fingerprint), strict=True):
+            bucket.setdefault(band, []).append((opportunity_id, fingerprint))
+
+    def near(self, fingerprint: int) -> uuid.UUID | None:
+        for bucket, band in zip(self._buckets, bands(fingerprint), strict=True):
+            for opportunity_id, other in bucket.get(band, ()):
+                if hamming(fingerprint, other) <= NEAR_DUPLICATE_DISTANCE:
+                    return opportunity_id
+        return None
 
 
 def _apply(row: Opportunity, item: NormalizedPosting, analysis: Analysis) -> None:
