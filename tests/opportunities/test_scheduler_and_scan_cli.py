@@ -1,0 +1,127 @@
+"""Scheduled scans (claimed by one worker at a time) and `gigforge scan`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from factories import AppFactory, register
+from gigforge.cli import app as cli
+from gigforge.connections.context import IntegrationContext
+from gigforge.db import unit_of_work
+from gigforge.kit.clock import utcnow
+from gigforge.opportunities.models import SourceSchedule
+from gigforge.opportunities.scheduler import run_due
+
+
+@pytest.fixture
+async def sandbox_app(app_factory: AppFactory) -> FastAPI:
+    return await app_factory(sandbox=True)
+
+
+async def _connect_remoteok(app: FastAPI) -> dict[str, str]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        account = await register(client)
+        created = await client.post(
+            "/api/v1/connections",
+            json={"integration": "remoteok", "config": {}},
+            headers=account.headers,
+        )
+        assert created.status_code == 201, created.text
+        return {"token": account.access_token, "connection": created.json()["id"]}
+
+
+async def test_due_sources_are_scanned_once_then_wait_for_their_interval(
+    sandbox_app: FastAPI,
+) -> None:
+    context: IntegrationContext = sandbox_app.state.integrations
+    await _connect_remoteok(sandbox_app)
+    first = await run_due(context)
+    assert [report.integration for report in first] == ["remoteok"]
+    assert first[0].found > 0
+    assert await run_due(context) == []
+    async with unit_of_work(context.database) as session:
+        schedule = await session.get(SourceSchedule, first[0].connection_id)
+        assert schedule is not None
+        assert schedule.claimed_until is None
+        assert schedule.next_run_at > utcnow() + timedelta(minutes=10)
+        assert schedule.last_found == first[0].found
+
+
+async def test_a_claimed_source_is_not_scanned_by_a_second_worker(
+    sandbox_app: FastAPI,
+) -> None:
+    context: IntegrationContext = sandbox_app.state.integrations
+    await _connect_remoteok(sandbox_app)
+    await run_due(context)
+    async with unit_of_work(context.database) as session:
+        await session.execute(
+            update(SourceSchedule).values(
+                next_run_at=utcnow() - timedelta(seconds=1),
+                claimed_until=utcnow() + timedelta(minutes=5),
+            )
+        )
+    assert await run_due(context) == []  # someone else holds the lease
+    async with unit_of_work(context.database) as session:
+        await session.execute(
+            update(SourceSchedule).values(
+                claimed_until=utcnow() - timedelta(seconds=1),
+            )
+        )
+    again = await run_due(context)  # the lease ran out: the source is taken again
+    assert len(again) == 1
+    assert again[0].found == 0  # only listings newer than the last run are asked for
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("GIGFORGE_ENV", "development")
+    monkeypatch.setenv("GIGFORGE_SANDBOX", "true")
+    monkeypatch.setenv("GIGFORGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GIGFORGE_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_MEMORY_KIB", "8")
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_TIME_COST", "1")
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_PARALLELISM", "1")
+    for name in ("GIGFORGE_DATABASE_URL", "GIGFORGE_SECRET_KEY", "GIGFORGE_MASTER_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+async def test_scan_command_reports_each_source(cli_env: Path) -> None:
+    runner = CliRunner()
+
+    def invoke(*args: str) -> str:
+        result = runner.invoke(cli, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    await asyncio.to_thread(
+        invoke,
+        "user",
+        "create",
+        "--email",
+        "me@example.com",
+        "--full-name",
+        "Me",
+        "--password",
+        "a long cli passphrase",
+    )
+    nothing = await asyncio.to_thread(runner.invoke, cli, ["scan"])
+    assert nothing.exit_code == 1
+    assert "no active job sources" in nothing.output
+    await asyncio.to_thread(invoke, "connect", "remoteok")
+    await asyncio.to_thread(invoke, "connect", "himalayas")
+    output = await asyncio.to_thread(invoke, "scan")
+    assert "remoteok (default)" in output
+    assert "himalayas (default)" in output
+    assert "ok" in output
+    only = await asyncio.to_thread(invoke, "scan", "--source", "himalayas")
+    assert "remoteok" not in only
