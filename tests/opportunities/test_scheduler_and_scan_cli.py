@@ -125,3 +125,28 @@ async def test_scan_command_reports_each_source(cli_env: Path) -> None:
     assert "ok" in output
     only = await asyncio.to_thread(invoke, "scan", "--source", "himalayas")
     assert "remoteok" not in only
+
+
+async def test_a_failing_source_is_reported_and_the_others_still_run(
+    sandbox_app: FastAPI,
+) -> None:
+    context: IntegrationContext = sandbox_app.state.integrations
+    context.runtime.sleep = _no_wait
+    account = await _connect_remoteok(sandbox_app)
+    transport = httpx.ASGITransport(app=sandbox_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        created = await client.post(
+            "/api/v1/connections",
+            json={"integration": "himalayas", "config": {}},
+            headers={"Authorization": f"Bearer {account['token']}"},
+        )
+        assert created.status_code == 201, created.text
+    sandbox_app.state.sandboxes["himalayas"].faults.error_rate = 1.0
+    reports = {report.integration: report for report in await run_due(context)}
+    assert reports["himalayas"].error is not None
+    assert reports["remoteok"].error is None
+    assert reports["remoteok"].found > 0
+
+
+async def _no_wait(delay: float) -> None:
+    return None

@@ -127,7 +127,9 @@ class Scanner:
         last_cursor = cursor
         try:
             async with connector.client:
-                async for posting in self._postings(connector, cursor=cursor, since=since):
+                async for posting in self._postings(
+                    connector, cursor=cursor, since=since, profile=profile
+                ):
                     batch.append(posting)
                     if len(batch) >= self.batch_size:
                         last_cursor = await self._flush(
@@ -149,10 +151,19 @@ class Scanner:
         return report
 
     async def _postings(
-        self, connector: Any, *, cursor: str | None, since: Any
+        self, connector: Any, *, cursor: str | None, since: Any, profile: MatchingProfile
     ) -> AsyncIterator[JobPosting]:
+        """Marketplaces are searched with the user's filters (skills, minimum budget); feeds
+        have no search, so every listing is scored instead."""
         if isinstance(connector, Marketplace):
-            async for posting in connector.search(JobQuery(cursor=cursor, limit=self.max_postings)):
+            query = JobQuery(
+                cursor=cursor,
+                limit=self.max_postings,
+                skills=profile.skills,
+                min_budget_minor=profile.min_budget_minor,
+                posted_after=since,
+            )
+            async for posting in connector.search(query):
                 yield posting
         elif isinstance(connector, JobFeed):
             async for posting in connector.listings(since=since, cursor=cursor):
