@@ -8,8 +8,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from gigforge.integrations.framework import Capability, JobFeed, JobPosting, Pagination, Permanent
+from gigforge.integrations.framework.feeds import decode_json
 from gigforge.integrations.himalayas import SPEC, HimalayasConfig, HimalayasConnector
-from gigforge.integrations.himalayas.connector import decode_json
 from gigforge.integrations.himalayas.sandbox import HimalayasSandbox
 from sandbox_support import RecordedSleep
 
@@ -130,7 +130,7 @@ async def test_a_page_without_jobs_is_permanent(
 
 def test_json_nested_beyond_reading_is_permanent() -> None:
     with pytest.raises(Permanent, match="nested too deeply"):
-        decode_json(b"[" * 200_000, charset=None)
+        decode_json(b"[" * 200_000, charset=None, spec=SPEC)
 
 
 async def test_a_mis_encoded_body_is_read_with_replacement_characters(

@@ -16,8 +16,8 @@ from gigforge.integrations.framework import (
     Permanent,
     RateLimited,
 )
+from gigforge.integrations.framework.feeds import decode_json
 from gigforge.integrations.remoteok import SPEC, RemoteOKConfig, RemoteOKConnector
-from gigforge.integrations.remoteok.connector import decode_json
 from gigforge.integrations.remoteok.sandbox import RemoteOKSandbox
 from sandbox_support import RecordedSleep
 
@@ -189,4 +189,4 @@ async def test_the_connector_refuses_another_vendors_config() -> None:
 
 def test_json_nested_beyond_reading_is_permanent() -> None:
     with pytest.raises(Permanent, match="nested too deeply"):
-        decode_json(b"[" * 200_000, charset=None)
+        decode_json(b"[" * 200_000, charset=None, spec=SPEC)

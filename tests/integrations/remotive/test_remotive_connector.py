@@ -11,8 +11,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from gigforge.integrations.framework import Capability, JobFeed, JobPosting, Permanent
+from gigforge.integrations.framework.feeds import decode_json
 from gigforge.integrations.remotive import SPEC, RemotiveConfig, RemotiveConnector
-from gigforge.integrations.remotive.connector import decode_json
 from gigforge.integrations.remotive.sandbox import RemotiveSandbox
 from sandbox_support import RecordedSleep
 
@@ -144,4 +144,4 @@ async def test_a_refused_request_is_permanent(
 
 def test_json_nested_beyond_reading_is_permanent() -> None:
     with pytest.raises(Permanent, match="nested too deeply"):
-        decode_json(b"[" * 200_000, charset=None)
+        decode_json(b"[" * 200_000, charset=None, spec=SPEC)

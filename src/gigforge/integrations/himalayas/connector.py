@@ -8,17 +8,16 @@ A bad job is skipped with a warning; a page that is not the documented envelope 
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
-import structlog
 from pydantic import BaseModel
 
 from gigforge.integrations.framework.capabilities import JobFeed, JobPosting
 from gigforge.integrations.framework.errors import Permanent
+from gigforge.integrations.framework.feeds import decode_json, skipped, utc
 from gigforge.integrations.himalayas.mapping import to_posting
 from gigforge.integrations.himalayas.spec import (
     JOBS_PATH,
@@ -26,8 +25,6 @@ from gigforge.integrations.himalayas.spec import (
     SPEC,
     HimalayasConfig,
 )
-
-logger = structlog.get_logger("gigforge.integrations")
 
 
 class HimalayasConnector(JobFeed):
@@ -47,7 +44,7 @@ class HimalayasConnector(JobFeed):
     async def listings(
         self, since: datetime | None = None, *, cursor: str | None = None
     ) -> AsyncIterator[JobPosting]:
-        cutoff = _utc(since)
+        cutoff = utc(since)
         offset = 0
         for _ in range(self.config.max_pages):
             page = await self._page(offset=offset, limit=self.page_size)
@@ -68,7 +65,7 @@ class HimalayasConnector(JobFeed):
 
     async def _page(self, *, offset: int, limit: int) -> Mapping[str, Any]:
         response = await self.client.get(JOBS_PATH, params={"offset": offset, "limit": limit})
-        page = decode_json(await response.aread(), charset=response.charset_encoding)
+        page = decode_json(await response.aread(), charset=response.charset_encoding, spec=SPEC)
         if not isinstance(page, Mapping) or not isinstance(page.get("jobs"), list):
             raise Permanent(
                 f"{SPEC.title} answered without the documented `jobs` list",
@@ -81,48 +78,10 @@ class HimalayasConnector(JobFeed):
 def _posting(job: Any, index: int) -> JobPosting | None:
     """The posting for one job, or None (logged) when the job cannot become one."""
     if not isinstance(job, Mapping):
-        _skipped(index, f"job is a JSON {type(job).__name__}, not an object")
+        skipped(SPEC, index, f"job is a JSON {type(job).__name__}, not an object")
         return None
     try:
         return to_posting(job)
     except (ValueError, TypeError) as exc:
-        _skipped(index, str(exc))
+        skipped(SPEC, index, str(exc))
         return None
-
-
-def decode_json(body: bytes, *, charset: str | None) -> Any:
-    """JSON is UTF-8 unless the response says otherwise. Bytes that do not decode become U+FFFD
-    (logged) so one mis-encoded listing does not cost the whole page; a body that is not JSON,
-    or ends early, is `Permanent`."""
-    try:
-        text = body.decode(charset or "utf-8")
-    except (LookupError, UnicodeDecodeError):
-        logger.warning(
-            "feed body mis-encoded",
-            integration=SPEC.slug,
-            declared=charset or "utf-8",
-            reason="undecodable bytes were replaced",
-        )
-        text = body.decode("utf-8", errors="replace")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Permanent(
-            f"{SPEC.title} answered with a body that is not complete JSON: {exc.msg} at "
-            f"character {exc.pos} of {len(text)}",
-            integration=SPEC.slug,
-        ) from None
-    except RecursionError:
-        raise Permanent(
-            f"{SPEC.title} answered with JSON nested too deeply to read", integration=SPEC.slug
-        ) from None
-
-
-def _skipped(index: int, reason: str) -> None:
-    logger.warning("feed item skipped", integration=SPEC.slug, reason=reason, index=index)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

@@ -8,21 +8,18 @@ soon would only spend the little budget the terms leave.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
-import structlog
 from pydantic import BaseModel
 
 from gigforge.integrations.framework.capabilities import JobFeed, JobPosting
 from gigforge.integrations.framework.errors import Permanent
+from gigforge.integrations.framework.feeds import decode_json, skipped, utc
 from gigforge.integrations.remoteok.mapping import is_legal_notice, legal_notice, to_posting
 from gigforge.integrations.remoteok.spec import API_PATH, SPEC, RemoteOKConfig
-
-logger = structlog.get_logger("gigforge.integrations")
 
 
 class RemoteOKConnector(JobFeed):
@@ -43,17 +40,17 @@ class RemoteOKConnector(JobFeed):
     ) -> AsyncIterator[JobPosting]:
         items = await self._feed()
         notice = legal_notice(items)
-        cutoff = _utc(since)
+        cutoff = utc(since)
         for index, item in enumerate(items):
             if is_legal_notice(item):
                 continue
             if not isinstance(item, Mapping):
-                _skipped(index, f"element is a JSON {type(item).__name__}, not an object")
+                skipped(SPEC, index, f"element is a JSON {type(item).__name__}, not an object")
                 continue
             try:
                 posting = to_posting(item, notice=notice)
             except (ValueError, TypeError) as exc:
-                _skipped(index, str(exc))
+                skipped(SPEC, index, str(exc))
                 continue
             if cutoff and posting.posted_at and posting.posted_at <= cutoff:
                 continue
@@ -62,7 +59,7 @@ class RemoteOKConnector(JobFeed):
     async def _feed(self) -> list[Any]:
         params = {"tags": ",".join(self.config.tags)} if self.config.tags else None
         response = await self.client.get(API_PATH, params=params)
-        body = decode_json(await response.aread(), charset=response.charset_encoding)
+        body = decode_json(await response.aread(), charset=response.charset_encoding, spec=SPEC)
         if not isinstance(body, list):
             raise Permanent(
                 f"{SPEC.title} answered with a JSON {type(body).__name__}, not the job array",
@@ -70,41 +67,3 @@ class RemoteOKConnector(JobFeed):
                 status=response.status_code,
             )
         return body
-
-
-def decode_json(body: bytes, *, charset: str | None) -> Any:
-    """JSON is UTF-8 unless the response says otherwise. Bytes that do not decode become U+FFFD
-    (logged) so one mis-encoded listing does not cost the whole feed; a body that is not JSON,
-    or ends early, is `Permanent`."""
-    try:
-        text = body.decode(charset or "utf-8")
-    except (LookupError, UnicodeDecodeError):
-        logger.warning(
-            "feed body mis-encoded",
-            integration=SPEC.slug,
-            declared=charset or "utf-8",
-            reason="undecodable bytes were replaced",
-        )
-        text = body.decode("utf-8", errors="replace")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Permanent(
-            f"{SPEC.title} answered with a body that is not complete JSON: {exc.msg} at "
-            f"character {exc.pos} of {len(text)}",
-            integration=SPEC.slug,
-        ) from None
-    except RecursionError:
-        raise Permanent(
-            f"{SPEC.title} answered with JSON nested too deeply to read", integration=SPEC.slug
-        ) from None
-
-
-def _skipped(index: int, reason: str) -> None:
-    logger.warning("feed item skipped", integration=SPEC.slug, reason=reason, index=index)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
