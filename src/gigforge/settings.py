@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Shares rate budgets across processes (redis://...)"
     )
+    ai_task_budget_micro_usd: int = Field(
+        default=50_000, ge=0, description="Hard cap on one AI request, in millionths of a dollar"
+    )
+    ai_monthly_budget_micro_usd: int = Field(
+        default=5_000_000, ge=0, description="Each user's AI spend per calendar month (micro-USD)"
+    )
     embedded_worker: bool = Field(
         default=True,
         description="Run the scan worker inside `serve`; turn off when running `gigforge worker`",

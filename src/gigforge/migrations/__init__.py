@@ -15,6 +15,7 @@ MIGRATIONS_DIR = Path(__file__).parent
 def import_models() -> None:
     """Import every domain's tables so Base.metadata is complete."""
     import gigforge.accounts.models
+    import gigforge.ai.models
     import gigforge.audit.models
     import gigforge.connections.models
     import gigforge.opportunities.models  # noqa: F401
