@@ -26,6 +26,7 @@ from gigforge.connections.models import Connection
 from gigforge.integrations.framework import ChatMessage, IntegrationRuntime, Registry
 from gigforge.integrations.openai import OpenAIConnector
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY, OpenAISandbox, create_sandbox
+from gigforge.integrations.template_writer import TemplateWriterConnector
 from gigforge.kit.clock import utcnow
 
 PRIMARY = "http://primary.openai.test"
@@ -46,7 +47,7 @@ async def _no_wait(delay: float) -> None:
 def sandboxes(app: FastAPI) -> dict[str, OpenAISandbox]:
     primary, backup = create_sandbox(), create_sandbox()
     context: IntegrationContext = app.state.integrations
-    context.registry = Registry([OpenAIConnector])
+    context.registry = Registry([OpenAIConnector, TemplateWriterConnector])
     context.runtime = IntegrationRuntime(
         sleep=_no_wait,
         transports={
@@ -273,3 +274,39 @@ async def test_no_connected_model_is_a_clear_error(
             messages=_ask("Write code"),
             budgets=GENEROUS,
         )
+
+
+async def test_the_template_writer_is_the_last_resort_and_says_it_is_not_ai(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    sandboxes: dict[str, OpenAISandbox],
+) -> None:
+    user_id, _ = await _user_with_openai(client, PRIMARY)
+    sandboxes["primary"].faults.error_rate = 1.0
+    answer = await Router(CATALOG).complete(
+        session,
+        user_id,
+        context=app.state.integrations,
+        task=Task.proposal,
+        messages=_ask("Draft a proposal"),
+        budgets=GENEROUS,
+        template_variables={"title": "Logistics REST API", "name": "Ada", "skills": ["python"]},
+    )
+    assert answer.not_ai is True
+    assert answer.integration == "template_writer"
+    assert answer.model == "template:proposal"
+    assert "Logistics REST API" in answer.text
+    assert [reason for _, reason in answer.skipped] == ["Transient", "Transient"]
+    await session.commit()
+    without = await register(client)
+    fallback = await Router(CATALOG).complete(
+        session,
+        uuid.UUID(without.user_id),
+        context=app.state.integrations,
+        task=Task.summary,
+        messages=_ask("Summarise"),
+        budgets=GENEROUS,
+        template_variables={"title": "A job"},
+    )
+    assert fallback.not_ai is True

@@ -14,10 +14,11 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,8 +28,15 @@ from gigforge.ai.models import AICacheEntry, AIUsage
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.models import Connection
 from gigforge.connections.service import connections as connection_service
-from gigforge.integrations.framework import LLM, Capability, ChatMessage, ChatRequest, ChatResult
-from gigforge.integrations.framework.fallback import first_answer
+from gigforge.integrations.framework import (
+    LLM,
+    Capability,
+    ChatMessage,
+    ChatRequest,
+    ChatResult,
+    UnknownIntegration,
+)
+from gigforge.integrations.framework.fallback import NoProviderAnswered, first_answer
 from gigforge.kit.clock import utcnow
 from gigforge.kit.errors import Forbidden, ServiceUnavailable
 
@@ -97,6 +105,11 @@ CATALOG: tuple[ModelOffer, ...] = (
 )
 
 
+# Tasks the built-in template writer can answer when no model can.
+TEMPLATES = {Task.proposal: "template:proposal", Task.summary: "template:summary"}
+TEMPLATE_WRITER = "template_writer"
+
+
 class BudgetExceeded(Forbidden):
     code = "ai-budget-exceeded"
     title = "The AI budget does not allow this request"
@@ -116,6 +129,7 @@ class RoutedAnswer:
     latency_ms: int
     cached: bool
     skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    not_ai: bool = False  # written from a template: shown as "not written by AI"
 
 
 @dataclass(frozen=True)
@@ -167,6 +181,90 @@ class Router:
         return found
 
     async def complete(
+        self,
+        session: AsyncSession,
+        user_id: uuid.UUID,
+        *,
+        context: IntegrationContext,
+        task: Task,
+        messages: Sequence[ChatMessage],
+        budgets: Budgets,
+        names: Sequence[str] = (),
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        template_variables: Mapping[str, Any] | None = None,
+    ) -> RoutedAnswer:
+        """Answer with a model; when no model is connected or none answers, and the task has a
+        template and its variables are given, answer from the template writer (not AI)."""
+        try:
+            return await self._complete(
+                session,
+                user_id,
+                context=context,
+                task=task,
+                messages=messages,
+                budgets=budgets,
+                names=names,
+                max_tokens=max_tokens,
+                temperature=temperature,
+            )
+        except (NoModelAvailable, NoProviderAnswered) as exc:
+            if template_variables is None or task not in TEMPLATES:
+                raise
+            return await self._from_template(
+                session,
+                user_id,
+                context=context,
+                task=task,
+                variables=template_variables,
+                skipped=tuple(exc.extensions.get("skipped") or ()),
+            )
+
+    async def _from_template(
+        self,
+        session: AsyncSession,
+        user_id: uuid.UUID,
+        *,
+        context: IntegrationContext,
+        task: Task,
+        variables: Mapping[str, Any],
+        skipped: tuple[tuple[str, str], ...],
+    ) -> RoutedAnswer:
+        try:
+            writer_class = context.registry.get(TEMPLATE_WRITER)
+        except UnknownIntegration:
+            raise NoModelAvailable(
+                f"No model can do this {task.value} and the template writer is not installed"
+            ) from None
+        spec = writer_class.spec
+        writer = writer_class(
+            context.runtime.client(spec, connection="built-in"), spec.config_model()
+        )
+        if not isinstance(writer, LLM):
+            raise NoModelAvailable("the template writer is not a writer")
+        request = ChatRequest(
+            model=TEMPLATES[task],
+            messages=[ChatMessage(role="user", content=json.dumps(dict(variables), default=str))],
+        )
+        async with writer.client:
+            result = await writer.chat(request)
+        await self._record(
+            session,
+            user_id,
+            task=task,
+            integration=spec.slug,
+            connection_id=None,
+            model=result.model,
+            prompt_tokens=0,
+            completion_tokens=0,
+            cost=0,
+            latency_ms=0,
+            cached=False,
+            skipped=skipped,
+        )
+        return RoutedAnswer(result.text, spec.slug, result.model, 0, 0, False, skipped, not_ai=True)
+
+    async def _complete(
         self,
         session: AsyncSession,
         user_id: uuid.UUID,

@@ -1,8 +1,9 @@
 """Fallback chains: try a capability's connections in order until one answers.
 
-A call moves on when a provider is failing for now (Transient), pacing us (RateLimited) or
-paused by its breaker (Unavailable). Anything else (a rejected request, expired credentials)
-is an answer about the request itself and is raised at once.
+A call moves on when a provider is failing for now (Transient), pacing us (RateLimited),
+paused by its breaker (Unavailable) or does not offer the operation (NotSupported). Anything
+else (a rejected request, expired credentials) is an answer about the request itself and is
+raised at once.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from typing import Generic, TypeVar
 
 import structlog
 
-from gigforge.integrations.framework.errors import RateLimited, Transient, Unavailable
+from gigforge.integrations.framework.errors import (
+    NotSupported,
+    RateLimited,
+    Transient,
+    Unavailable,
+)
 from gigforge.kit.errors import ServiceUnavailable
 
 C = TypeVar("C")
@@ -21,7 +27,7 @@ T = TypeVar("T")
 
 logger = structlog.get_logger("gigforge.integrations")
 
-FALLBACK_ON = (Transient, RateLimited, Unavailable)
+FALLBACK_ON = (Transient, RateLimited, Unavailable, NotSupported)
 
 
 class NoProviderAnswered(ServiceUnavailable):
