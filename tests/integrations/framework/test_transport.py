@@ -354,3 +354,25 @@ async def test_provider_remaining_zero_waits_for_its_reset(
             await client.get("/items")
     assert 60 < raised.value.retry_after <= 120
     assert len(acme.requests) == 1
+
+
+async def test_an_rfc3339_reset_header_is_read(runtime: IntegrationRuntime, acme: Acme) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    reset_at = (datetime.now(UTC) + timedelta(seconds=90)).isoformat()
+
+    async def exhausted(request: Request) -> Response:
+        acme.requests.append(request)
+        return JSONResponse({}, headers={"X-Remaining": "0", "X-Reset": reset_at})
+
+    acme.app.app.router.routes.insert(0, Route("/api/exhausted", exhausted))  # type: ignore[attr-defined]
+    spec = make_spec(
+        rate_limit_headers=RateLimitHeaders(
+            remaining="X-Remaining", reset="X-Reset", reset_kind="rfc3339"
+        )
+    )
+    async with client_for(runtime, acme, spec=spec) as client:
+        await client.get("/exhausted")
+        with pytest.raises(RateLimited) as raised:
+            await client.get("/items")
+    assert 60 < raised.value.retry_after <= 90

@@ -66,9 +66,10 @@ class RateLimitHeaders(BaseModel):
     retry_after: str = "Retry-After"
     remaining: str | None = None
     reset: str | None = None
-    reset_kind: Literal["seconds", "epoch", "duration"] = Field(
+    reset_kind: Literal["seconds", "epoch", "duration", "rfc3339"] = Field(
         default="seconds",
-        description="seconds to wait, a Unix time, or a duration such as `1m30s` (OpenAI)",
+        description="seconds to wait, a Unix time, a duration such as `1m30s` (OpenAI), or an "
+        "RFC 3339 time (Anthropic)",
     )
 
 

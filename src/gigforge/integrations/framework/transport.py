@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -294,6 +295,8 @@ def _parse_reset(value: str | None, kind: str) -> float | None:
     if value is None:
         return None
     try:
+        if kind == "rfc3339":
+            return datetime.fromisoformat(value).timestamp() - time.time()
         if kind == "duration":
             parts = _DURATION_PART.findall(value)
             return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts) or None
