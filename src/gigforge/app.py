@@ -31,6 +31,7 @@ from gigforge.opportunities.endpoints import profile_router
 from gigforge.opportunities.endpoints import router as opportunities_router
 from gigforge.opportunities.inbound import router as inbound_router
 from gigforge.opportunities.scheduler import work_forever
+from gigforge.proposals.endpoints import router as proposals_router
 from gigforge.settings import Settings, load_settings
 
 API_PREFIX = "/api/v1"
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(opportunities_router)
     api.include_router(profile_router)
     api.include_router(inbound_router)
+    api.include_router(proposals_router)
     app.include_router(api)
     app.include_router(health_router)
     app.state.sandboxes = mount_sandboxes(app, app.state.integrations) if settings.sandbox else {}

@@ -18,7 +18,8 @@ def import_models() -> None:
     import gigforge.ai.models
     import gigforge.audit.models
     import gigforge.connections.models
-    import gigforge.opportunities.models  # noqa: F401
+    import gigforge.opportunities.models
+    import gigforge.proposals.models  # noqa: F401
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

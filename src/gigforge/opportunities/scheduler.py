@@ -21,6 +21,7 @@ from gigforge.kit.clock import utcnow
 from gigforge.opportunities.models import SourceSchedule
 from gigforge.opportunities.repository import SourceScheduleRepository
 from gigforge.opportunities.scanning import SCANNED_CAPABILITIES, Scanner, ScanReport, scan_interval
+from gigforge.proposals.submission import submit_due
 
 logger = structlog.get_logger("gigforge.worker")
 
@@ -91,10 +92,12 @@ async def run_due(context: IntegrationContext, *, limit: int = 4) -> list[ScanRe
 
 
 async def work_forever(context: IntegrationContext, stop: asyncio.Event) -> None:
-    """The worker loop: `gigforge worker`, or inside `gigforge serve` when embedded."""
+    """The worker loop: `gigforge worker`, or inside `gigforge serve` when embedded. Each tick
+    submits approved proposals first, then scans due sources."""
     logger.info("worker started")
     while not stop.is_set():
         try:
+            await submit_due(context)
             for report in await run_due(context):
                 logger.info(
                     "scan finished",

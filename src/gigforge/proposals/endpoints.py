@@ -1,0 +1,234 @@
+"""Routes: /proposals (draft, edit, approve, withdraw, hand-off) and the seed's /jobs/accept."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, status
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gigforge.accounts.auth import RequireScope
+from gigforge.accounts.errors import InsufficientScope, InvalidToken
+from gigforge.accounts.principal import Principal
+from gigforge.accounts.scopes import Scope
+from gigforge.ai.router import BudgetExceeded, Budgets, NoModelAvailable
+from gigforge.connections.endpoints import ContextDep
+from gigforge.kit.deps import SessionDep, SettingsDep
+from gigforge.kit.errors import NotFound, Unauthorized
+from gigforge.kit.money import major_to_minor, minor_to_major
+from gigforge.kit.problems import problem_responses
+from gigforge.opportunities.models import Opportunity
+from gigforge.proposals.models import AutoApproveRule, Proposal, ProposalStatus
+from gigforge.proposals.schemas import (
+    AcceptJob,
+    AutoApproveBody,
+    HandOffRead,
+    ProposalCreate,
+    ProposalRead,
+    VersionCreate,
+    VersionRead,
+)
+from gigforge.proposals.service import InvalidTransition
+from gigforge.proposals.service import proposals as proposal_service
+from gigforge.settings import Settings
+
+router = APIRouter(tags=["proposals"])
+_AUTHENTICATED = (Unauthorized, InvalidToken, InsufficientScope)
+Reader = Annotated[Principal, RequireScope(Scope.jobs_read)]
+Writer = Annotated[Principal, RequireScope(Scope.jobs_write)]
+
+
+def _budgets(settings: Settings) -> Budgets:
+    return Budgets(
+        per_task_micro_usd=settings.ai_task_budget_micro_usd,
+        monthly_micro_usd=settings.ai_monthly_budget_micro_usd,
+    )
+
+
+async def _read(session: AsyncSession, proposal: Proposal) -> ProposalRead:
+    versions = await proposal_service.versions(session, proposal)
+    hand_off = None
+    if proposal.status is ProposalStatus.handed_off and versions:
+        opportunity = await session.get(Opportunity, proposal.opportunity_id)
+        if opportunity is not None:
+            hand_off = HandOffRead(url=opportunity.url, text=versions[-1].text)
+    return ProposalRead(
+        id=proposal.id,
+        opportunity_id=proposal.opportunity_id,
+        platform=proposal.platform,
+        status=proposal.status,
+        amount=minor_to_major(proposal.amount_minor, proposal.currency)
+        if proposal.amount_minor is not None and proposal.currency
+        else None,
+        currency=proposal.currency,
+        auto_approved=proposal.auto_approved,
+        approved_at=proposal.approved_at,
+        submitted_at=proposal.submitted_at,
+        external_id=proposal.external_id,
+        failure_reason=proposal.failure_reason,
+        versions=[VersionRead.model_validate(version) for version in versions],
+        hand_off=hand_off,
+    )
+
+
+_DRAFT_ERRORS = (*_AUTHENTICATED, NotFound, BudgetExceeded, NoModelAvailable)
+
+
+@router.post(
+    "/proposals",
+    response_model=ProposalRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(*_DRAFT_ERRORS),
+)
+async def create_proposal(
+    body: ProposalCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: ContextDep,
+    principal: Writer,
+) -> ProposalRead:
+    """Draft a proposal for an opportunity (with AI unless you give the text)."""
+    proposal = await proposal_service.draft(
+        session,
+        principal,
+        context=context,
+        opportunity_id=body.opportunity_id,
+        budgets=_budgets(settings),
+        text=body.text,
+    )
+    return await _read(session, proposal)
+
+
+@router.post(
+    "/jobs/accept",
+    response_model=ProposalRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(*_DRAFT_ERRORS),
+)
+async def accept_job(
+    body: AcceptJob,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: ContextDep,
+    principal: Writer,
+) -> ProposalRead:
+    """The seed contract's accept: a proposal for the job, submitted once you approve it."""
+    opportunity = (
+        await session.execute(
+            select(Opportunity).where(
+                Opportunity.user_id == principal.user_id,
+                Opportunity.platform == body.platform,
+                Opportunity.external_id == body.external_job_id,
+            )
+        )
+    ).scalar_one_or_none()
+    if opportunity is None:
+        raise NotFound("No such opportunity among yours")
+    proposal = await proposal_service.draft(
+        session,
+        principal,
+        context=context,
+        opportunity_id=opportunity.id,
+        budgets=_budgets(settings),
+        text=body.custom_proposal,
+    )
+    return await _read(session, proposal)
+
+
+@router.get(
+    "/proposals", response_model=list[ProposalRead], responses=problem_responses(*_AUTHENTICATED)
+)
+async def list_proposals(
+    session: SessionDep, principal: Reader, status_filter: ProposalStatus | None = None
+) -> list[ProposalRead]:
+    rows = await proposal_service.list(session, principal, status=status_filter)
+    return [await _read(session, row) for row in rows]
+
+
+@router.get(
+    "/proposals/{proposal_id}",
+    response_model=ProposalRead,
+    responses=problem_responses(*_AUTHENTICATED, NotFound),
+)
+async def read_proposal(
+    proposal_id: uuid.UUID, session: SessionDep, principal: Reader
+) -> ProposalRead:
+    return await _read(
+        session, await proposal_service.get(session, principal, proposal_id=proposal_id)
+    )
+
+
+@router.post(
+    "/proposals/{proposal_id}/versions",
+    response_model=ProposalRead,
+    responses=problem_responses(*_AUTHENTICATED, NotFound, InvalidTransition),
+)
+async def edit_proposal(
+    proposal_id: uuid.UUID, body: VersionCreate, session: SessionDep, principal: Writer
+) -> ProposalRead:
+    """Save your edit as a new version; an approved proposal goes back to draft."""
+    proposal = await proposal_service.edit(
+        session, principal, proposal_id=proposal_id, text=body.text
+    )
+    return await _read(session, proposal)
+
+
+@router.post(
+    "/proposals/{proposal_id}/approve",
+    response_model=ProposalRead,
+    responses=problem_responses(*_AUTHENTICATED, NotFound, InvalidTransition),
+)
+async def approve_proposal(
+    proposal_id: uuid.UUID, session: SessionDep, principal: Writer
+) -> ProposalRead:
+    """Approve the latest version: it is submitted (or handed off) by the worker."""
+    proposal = await proposal_service.approve(session, principal, proposal_id=proposal_id)
+    return await _read(session, proposal)
+
+
+@router.post(
+    "/proposals/{proposal_id}/withdraw",
+    response_model=ProposalRead,
+    responses=problem_responses(*_AUTHENTICATED, NotFound, InvalidTransition),
+)
+async def withdraw_proposal(
+    proposal_id: uuid.UUID, session: SessionDep, principal: Writer
+) -> ProposalRead:
+    proposal = await proposal_service.reject(session, principal, proposal_id=proposal_id)
+    return await _read(session, proposal)
+
+
+@router.post(
+    "/proposals/{proposal_id}/mark-sent",
+    response_model=ProposalRead,
+    responses=problem_responses(*_AUTHENTICATED, NotFound, InvalidTransition),
+)
+async def mark_sent(proposal_id: uuid.UUID, session: SessionDep, principal: Writer) -> ProposalRead:
+    """You pasted a handed-off proposal on the platform yourself."""
+    proposal = await proposal_service.mark_sent(session, principal, proposal_id=proposal_id)
+    return await _read(session, proposal)
+
+
+@router.put(
+    "/proposals-auto-approve",
+    response_model=AutoApproveBody,
+    responses=problem_responses(*_AUTHENTICATED),
+)
+async def put_auto_approve(
+    body: AutoApproveBody, session: SessionDep, principal: Writer
+) -> AutoApproveBody:
+    """Approve drafts without asking, only within these caps (budget in USD minor units of
+    the listing's own currency, score, count per day). Off unless you turn it on."""
+    rule = await session.get(AutoApproveRule, principal.user_id)
+    if rule is None:
+        rule = AutoApproveRule(user_id=principal.user_id)
+        session.add(rule)
+    rule.enabled = body.enabled
+    rule.max_budget_minor = major_to_minor(Decimal(str(body.max_budget)), "USD")
+    rule.min_score = body.min_score
+    rule.max_per_day = body.max_per_day
+    await session.flush()
+    return body

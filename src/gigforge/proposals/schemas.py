@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from gigforge.kit.money import MajorAmount
+from gigforge.kit.schemas import InputSchema, OutputSchema
+from gigforge.proposals.models import ProposalStatus
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+
+
+class ProposalCreate(InputSchema):
+    opportunity_id: uuid.UUID
+    text: Text | None = Field(default=None, description="Your own text; drafted by AI if absent")
+
+
+class VersionCreate(InputSchema):
+    text: Text
+
+
+class AcceptJob(InputSchema):
+    """The seed contract's `POST /jobs/accept`."""
+
+    external_job_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    platform: Annotated[str, StringConstraints(min_length=1, max_length=40, to_lower=True)]
+    custom_proposal: Text | None = None
+
+
+class VersionRead(OutputSchema):
+    number: int
+    text: str
+    author: str
+    not_ai: bool = Field(description="Written from a template, not by AI: show it as such")
+    created_at: datetime
+
+
+class HandOffRead(OutputSchema):
+    url: str
+    text: str
+
+
+class ProposalRead(OutputSchema):
+    id: uuid.UUID
+    opportunity_id: uuid.UUID
+    platform: str
+    status: ProposalStatus
+    amount: MajorAmount | None
+    currency: str | None
+    auto_approved: bool
+    approved_at: datetime | None
+    submitted_at: datetime | None
+    external_id: str | None
+    failure_reason: str | None
+    versions: list[VersionRead]
+    hand_off: HandOffRead | None = Field(
+        default=None, description="For handed-off proposals: open the link, paste the text"
+    )
+
+
+class AutoApproveBody(InputSchema):
+    enabled: bool
+    max_budget: Annotated[float, Field(ge=0, le=1_000_000)] = 0
+    min_score: Annotated[float, Field(ge=0, le=1)] = 0.9
+    max_per_day: Annotated[int, Field(ge=0, le=100)] = 0

@@ -1,0 +1,321 @@
+"""Drafting, editing, approving and handing off proposals. Nothing is submitted unapproved."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gigforge.accounts.principal import Principal
+from gigforge.ai.router import Budgets, RoutedAnswer, Task
+from gigforge.ai.router import router as model_router
+from gigforge.audit.service import Actor
+from gigforge.audit.service import audit as audit_service
+from gigforge.connections.context import IntegrationContext
+from gigforge.integrations.framework import ChatMessage
+from gigforge.kit.clock import utcnow
+from gigforge.kit.errors import Conflict, NotFound
+from gigforge.kit.money import minor_to_major
+from gigforge.opportunities.models import Opportunity, OpportunityProfile
+from gigforge.proposals.models import (
+    AutoApproveRule,
+    Proposal,
+    ProposalStatus,
+    ProposalVersion,
+)
+
+EDITABLE = {ProposalStatus.draft, ProposalStatus.approved, ProposalStatus.failed}
+SYSTEM_PROMPT = (
+    "You write short, specific freelance proposals. Address the client's need in the first "
+    "sentence, show relevant experience from the freelancer's skills, propose a concrete first "
+    "step, and never invent facts, prices or past clients. Plain text, under 180 words."
+)
+
+
+class InvalidTransition(Conflict):
+    code = "invalid-proposal-state"
+    title = "The proposal cannot do that in its current state"
+
+
+def _brief(opportunity: Opportunity, profile: OpportunityProfile | None, full_name: str) -> str:
+    budget = ""
+    top = opportunity.budget_max_minor or opportunity.budget_min_minor
+    if top is not None and opportunity.currency:
+        budget = f"Budget: {minor_to_major(top, opportunity.currency)} {opportunity.currency}"
+    skills = ", ".join(profile.skills) if profile and profile.skills else "not stated"
+    return "\n".join(
+        line
+        for line in (
+            f"Job title: {opportunity.title}",
+            f"Platform: {opportunity.platform}",
+            budget,
+            f"Job skills: {', '.join(opportunity.skills) or 'not stated'}",
+            f"Job description: {opportunity.description_text[:3000]}",
+            f"Freelancer: {full_name}; skills: {skills}",
+            "Why it fits: " + "; ".join(opportunity.factors[:3]),
+        )
+        if line
+    )
+
+
+class ProposalService:
+    async def draft(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        *,
+        context: IntegrationContext,
+        opportunity_id: uuid.UUID,
+        budgets: Budgets,
+        text: str | None = None,
+    ) -> Proposal:
+        """A first version: the user's own text, or drafted by the router (or the template
+        writer, labelled as not AI, when no model can)."""
+        opportunity = await session.get(Opportunity, opportunity_id)
+        if opportunity is None or opportunity.user_id != principal.user_id:
+            raise NotFound("No such opportunity")
+        proposal = Proposal(
+            user_id=principal.user_id,
+            opportunity_id=opportunity.id,
+            platform=opportunity.platform,
+            amount_minor=opportunity.budget_max_minor or opportunity.budget_min_minor,
+            currency=opportunity.currency,
+            idempotency_key=uuid.uuid4().hex,
+        )
+        session.add(proposal)
+        await session.flush()
+        if text is not None:
+            await self._add_version(session, proposal, text=text, author="user")
+        else:
+            answer = await self._write(session, principal, context, opportunity, budgets)
+            await self._add_version(
+                session,
+                proposal,
+                text=answer.text,
+                author=f"{answer.integration}:{answer.model}",
+                not_ai=answer.not_ai,
+                cost=answer.cost_micro_usd,
+            )
+        await audit_service.record(
+            session,
+            principal.actor,
+            action="proposal.drafted",
+            target_type="proposal",
+            target_id=proposal.id,
+            data={"opportunity": str(opportunity.id)},
+        )
+        await self._maybe_auto_approve(session, principal, proposal, opportunity)
+        return proposal
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        context: IntegrationContext,
+        opportunity: Opportunity,
+        budgets: Budgets,
+    ) -> RoutedAnswer:
+        profile = await session.get(OpportunityProfile, principal.user_id)
+        client_name = opportunity.client.get("name") if opportunity.client else None
+        top = opportunity.budget_max_minor or opportunity.budget_min_minor
+        return await model_router.complete(
+            session,
+            principal.user_id,
+            context=context,
+            task=Task.proposal,
+            messages=[
+                ChatMessage(role="system", content=SYSTEM_PROMPT),
+                ChatMessage(
+                    role="user", content=_brief(opportunity, profile, principal.user.full_name)
+                ),
+            ],
+            budgets=budgets,
+            names=[n for n in (principal.user.full_name, client_name) if n],
+            max_tokens=400,
+            template_variables={
+                "title": opportunity.title,
+                "name": principal.user.full_name,
+                "client_name": client_name,
+                "skills": list(profile.skills) if profile else list(opportunity.skills),
+                "budget": str(minor_to_major(top, opportunity.currency))
+                if top is not None and opportunity.currency
+                else None,
+                "highlights": list(opportunity.factors[:3]),
+            },
+        )
+
+    async def edit(
+        self, session: AsyncSession, principal: Principal, *, proposal_id: uuid.UUID, text: str
+    ) -> Proposal:
+        """A new version by the user; an approved proposal needs approving again."""
+        proposal = await self.get(session, principal, proposal_id=proposal_id)
+        if proposal.status not in EDITABLE:
+            raise InvalidTransition(f"A {proposal.status.value} proposal cannot be edited")
+        await self._add_version(session, proposal, text=text, author="user")
+        proposal.status = ProposalStatus.draft
+        proposal.due_at = None
+        await session.flush()
+        return proposal
+
+    async def approve(
+        self, session: AsyncSession, principal: Principal, *, proposal_id: uuid.UUID
+    ) -> Proposal:
+        proposal = await self.get(session, principal, proposal_id=proposal_id)
+        if proposal.status not in {ProposalStatus.draft, ProposalStatus.failed}:
+            raise InvalidTransition(f"A {proposal.status.value} proposal cannot be approved")
+        self._mark_approved(proposal)
+        await audit_service.record(
+            session,
+            principal.actor,
+            action="proposal.approved",
+            target_type="proposal",
+            target_id=proposal.id,
+            data={"version": await self._latest_number(session, proposal)},
+        )
+        await session.flush()
+        return proposal
+
+    async def reject(
+        self, session: AsyncSession, principal: Principal, *, proposal_id: uuid.UUID
+    ) -> Proposal:
+        proposal = await self.get(session, principal, proposal_id=proposal_id)
+        if proposal.status not in EDITABLE | {ProposalStatus.handed_off}:
+            raise InvalidTransition(f"A {proposal.status.value} proposal cannot be withdrawn")
+        proposal.status = ProposalStatus.withdrawn
+        proposal.due_at = None
+        await audit_service.record(
+            session,
+            principal.actor,
+            action="proposal.withdrawn",
+            target_type="proposal",
+            target_id=proposal.id,
+        )
+        await session.flush()
+        return proposal
+
+    async def mark_sent(
+        self, session: AsyncSession, principal: Principal, *, proposal_id: uuid.UUID
+    ) -> Proposal:
+        """The user pasted a handed-off proposal on the platform themselves."""
+        proposal = await self.get(session, principal, proposal_id=proposal_id)
+        if proposal.status is not ProposalStatus.handed_off:
+            raise InvalidTransition("Only a handed-off proposal can be marked as sent")
+        proposal.status = ProposalStatus.submitted
+        proposal.submitted_at = utcnow()
+        await audit_service.record(
+            session,
+            principal.actor,
+            action="proposal.submitted",
+            target_type="proposal",
+            target_id=proposal.id,
+            data={"via": "hand_off"},
+        )
+        await session.flush()
+        return proposal
+
+    async def get(
+        self, session: AsyncSession, principal: Principal, *, proposal_id: uuid.UUID
+    ) -> Proposal:
+        proposal = await session.get(Proposal, proposal_id)
+        if proposal is None or proposal.user_id != principal.user_id:
+            raise NotFound("No such proposal")
+        return proposal
+
+    async def list(
+        self, session: AsyncSession, principal: Principal, *, status: ProposalStatus | None
+    ) -> Sequence[Proposal]:
+        statement = select(Proposal).where(Proposal.user_id == principal.user_id)
+        if status is not None:
+            statement = statement.where(Proposal.status == status)
+        result = await session.execute(statement.order_by(Proposal.created_at.desc()).limit(200))
+        return result.scalars().all()
+
+    async def versions(
+        self, session: AsyncSession, proposal: Proposal
+    ) -> Sequence[ProposalVersion]:
+        result = await session.execute(
+            select(ProposalVersion)
+            .where(ProposalVersion.proposal_id == proposal.id)
+            .order_by(ProposalVersion.number)
+        )
+        return result.scalars().all()
+
+    async def _add_version(
+        self,
+        session: AsyncSession,
+        proposal: Proposal,
+        *,
+        text: str,
+        author: str,
+        not_ai: bool = False,
+        cost: int = 0,
+    ) -> ProposalVersion:
+        version = ProposalVersion(
+            proposal_id=proposal.id,
+            number=await self._latest_number(session, proposal) + 1,
+            text=text,
+            author=author,
+            not_ai=not_ai,
+            cost_micro_usd=cost,
+        )
+        session.add(version)
+        await session.flush()
+        return version
+
+    async def _latest_number(self, session: AsyncSession, proposal: Proposal) -> int:
+        latest = await session.scalar(
+            select(func.max(ProposalVersion.number)).where(
+                ProposalVersion.proposal_id == proposal.id
+            )
+        )
+        return int(latest or 0)
+
+    @staticmethod
+    def _mark_approved(proposal: Proposal) -> None:
+        proposal.status = ProposalStatus.approved
+        proposal.approved_at = utcnow()
+        proposal.due_at = utcnow()
+        proposal.failure_reason = None
+
+    async def _maybe_auto_approve(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        proposal: Proposal,
+        opportunity: Opportunity,
+    ) -> None:
+        """Approve without asking only inside the user's explicit caps."""
+        rule = await session.get(AutoApproveRule, principal.user_id)
+        if rule is None or not rule.enabled:
+            return
+        top = opportunity.budget_max_minor or opportunity.budget_min_minor or 0
+        today = utcnow() - timedelta(days=1)
+        approved_today = await session.scalar(
+            select(func.count()).where(
+                Proposal.user_id == principal.user_id,
+                Proposal.auto_approved.is_(True),
+                Proposal.approved_at >= today,
+            )
+        )
+        if (
+            top <= rule.max_budget_minor
+            and opportunity.success_probability >= rule.min_score
+            and int(approved_today or 0) < rule.max_per_day
+        ):
+            self._mark_approved(proposal)
+            proposal.auto_approved = True
+            await audit_service.record(
+                session,
+                Actor(user_id=principal.user_id),
+                action="proposal.auto_approved",
+                target_type="proposal",
+                target_id=proposal.id,
+                data={"max_budget_minor": rule.max_budget_minor, "min_score": rule.min_score},
+            )
+            await session.flush()
+
+
+proposals = ProposalService()

@@ -1,0 +1,255 @@
+"""Opportunity -> draft -> approve -> submitted exactly once (or handed off), in sandbox mode."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
+
+from factories import Account, AppFactory, register
+from gigforge.db import unit_of_work
+from gigforge.integrations.framework import ProposalSubmission
+from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
+from gigforge.kit.clock import utcnow
+from gigforge.opportunities.scanning import Scanner
+from gigforge.proposals.models import Proposal, ProposalStatus
+from gigforge.proposals.submission import submit_due
+
+
+async def _no_wait(delay: float) -> None:
+    return None
+
+
+@pytest.fixture
+async def app(app_factory: AppFactory) -> FastAPI:
+    application = await app_factory(sandbox=True)
+    application.state.integrations.runtime.sleep = _no_wait
+    return application
+
+
+@pytest.fixture
+async def http(app: FastAPI) -> Any:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def _oauth(http: httpx.AsyncClient, account: Account, slug: str) -> str:
+    start = await http.get(
+        f"/api/v1/connections/{slug}/authorize",
+        params={"redirect": "false"},
+        headers=account.headers,
+    )
+    assert start.status_code == 200, start.text
+    url = urlsplit(start.json()["authorize_url"])
+    consent = await http.get(f"{url.path}?{url.query}")
+    back = parse_qs(urlsplit(consent.headers["location"]).query)
+    done = await http.get(
+        f"/api/v1/connections/{slug}/callback",
+        params={"code": back["code"][0], "state": back["state"][0]},
+    )
+    assert done.status_code == 200, done.text
+    return str(done.json()["id"])
+
+
+async def _scanned(app: FastAPI, http: httpx.AsyncClient, account: Account, slug: str) -> list:
+    connection_id = await _oauth(http, account, slug)
+    report = await Scanner(app.state.integrations).scan(uuid.UUID(connection_id))
+    assert report.found > 0, report
+    listed = await http.get(
+        "/api/v1/jobs/opportunities", params={"platform": slug}, headers=account.headers
+    )
+    return list(listed.json()["opportunities"])
+
+
+async def _with_llm(http: httpx.AsyncClient, account: Account) -> None:
+    created = await http.post(
+        "/api/v1/connections",
+        json={"integration": "openai", "config": {"api_key": SANDBOX_API_KEY}},
+        headers=account.headers,
+    )
+    assert created.status_code == 201, created.text
+
+
+async def test_draft_edit_approve_and_submit_once_to_freelancer(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    account = await register(http)
+    await _with_llm(http, account)
+    [job, *_] = await _scanned(app, http, account, "freelancer")
+    drafted = await http.post(
+        "/api/v1/proposals", json={"opportunity_id": job["id"]}, headers=account.headers
+    )
+    assert drafted.status_code == 201, drafted.text
+    proposal = drafted.json()
+    assert proposal["status"] == "draft"
+    assert proposal["versions"][0]["author"].startswith("openai:")
+    assert proposal["versions"][0]["not_ai"] is False
+
+    # Nothing goes out before approval.
+    context = app.state.integrations
+    assert await submit_due(context) == []
+    sandbox = app.state.sandboxes["freelancer"]
+    assert sandbox.bids == {}
+
+    edited = await http.post(
+        f"/api/v1/proposals/{proposal['id']}/versions",
+        json={"text": "Hello, I can build this. My first step: ..."},
+        headers=account.headers,
+    )
+    assert [v["number"] for v in edited.json()["versions"]] == [1, 2]
+    approved = await http.post(
+        f"/api/v1/proposals/{proposal['id']}/approve", headers=account.headers
+    )
+    assert approved.json()["status"] == "approved"
+
+    assert await submit_due(context) == [uuid.UUID(proposal["id"])]
+    final = (await http.get(f"/api/v1/proposals/{proposal['id']}", headers=account.headers)).json()
+    assert final["status"] == "submitted", final
+    assert len(sandbox.bids) == 1
+    [bid] = sandbox.bids.values()
+    assert bid["description"] == "Hello, I can build this. My first step: ..."
+    assert final["external_id"] == str(bid["id"])
+    audit = (await http.get("/api/v1/audit", headers=account.headers)).json()["items"]
+    actions = [record["action"] for record in audit]
+    assert "proposal.approved" in actions
+    assert "proposal.submitted" in actions
+
+
+async def test_a_worker_that_died_mid_call_does_not_bid_twice(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    account = await register(http)
+    [job, *_] = await _scanned(app, http, account, "freelancer")
+    drafted = (
+        await http.post(
+            "/api/v1/proposals",
+            json={"opportunity_id": job["id"], "text": "My proposal"},
+            headers=account.headers,
+        )
+    ).json()
+    await http.post(f"/api/v1/proposals/{drafted['id']}/approve", headers=account.headers)
+    context = app.state.integrations
+    # The worker claimed it and the bid reached Freelancer, then the process died.
+    async with unit_of_work(context.database) as session:
+        proposal = await session.get(Proposal, uuid.UUID(drafted["id"]))
+        assert proposal is not None
+        from gigforge.connections.models import Connection
+
+        connection = (
+            await session.execute(select(Connection).where(Connection.integration == "freelancer"))
+        ).scalar_one()
+        from gigforge.connections.service import connections as connection_service
+
+        connector = await connection_service.connector(
+            session, context=context, connection=connection
+        )
+        async with connector.client:
+            await connector.submit_proposal(
+                ProposalSubmission(  # type: ignore[attr-defined]
+                    external_job_id=job["external_job_id"],
+                    cover_letter="My proposal",
+                    amount_minor=proposal.amount_minor or 1,
+                    currency=proposal.currency or "USD",
+                    period_days=7,
+                    idempotency_key=proposal.idempotency_key,
+                )
+            )
+        await session.execute(
+            update(Proposal)
+            .where(Proposal.id == proposal.id)
+            .values(status=ProposalStatus.submitting, claimed_until=utcnow() - timedelta(seconds=1))
+        )
+    sandbox = app.state.sandboxes["freelancer"]
+    assert len(sandbox.bids) == 1
+    assert await submit_due(context) == [uuid.UUID(drafted["id"])]
+    final = (await http.get(f"/api/v1/proposals/{drafted['id']}", headers=account.headers)).json()
+    assert final["status"] == "submitted"
+    assert len(sandbox.bids) == 1
+
+
+async def test_upwork_is_handed_off_and_marked_sent(app: FastAPI, http: httpx.AsyncClient) -> None:
+    account = await register(http)
+    [job, *_] = await _scanned(app, http, account, "upwork")
+    drafted = (
+        await http.post(
+            "/api/v1/jobs/accept",
+            json={
+                "external_job_id": job["external_job_id"],
+                "platform": "upwork",
+                "custom_proposal": "Ready to help",
+            },
+            headers=account.headers,
+        )
+    ).json()
+    await http.post(f"/api/v1/proposals/{drafted['id']}/approve", headers=account.headers)
+    await submit_due(app.state.integrations)
+    handed = (await http.get(f"/api/v1/proposals/{drafted['id']}", headers=account.headers)).json()
+    assert handed["status"] == "handed_off"
+    assert handed["hand_off"] == {"url": job["url"], "text": "Ready to help"}
+    sent = await http.post(f"/api/v1/proposals/{drafted['id']}/mark-sent", headers=account.headers)
+    assert sent.json()["status"] == "submitted"
+
+
+async def test_without_a_model_the_draft_comes_from_the_template_and_says_so(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    account = await register(http)
+    [job, *_] = await _scanned(app, http, account, "upwork")
+    drafted = (
+        await http.post(
+            "/api/v1/proposals", json={"opportunity_id": job["id"]}, headers=account.headers
+        )
+    ).json()
+    [version] = drafted["versions"]
+    assert version["not_ai"] is True
+    assert version["author"] == "template_writer:template:proposal"
+    assert job["title"] in version["text"]
+
+
+async def test_auto_approve_only_within_the_caps(app: FastAPI, http: httpx.AsyncClient) -> None:
+    account = await register(http)
+    jobs = await _scanned(app, http, account, "upwork")
+    rule = await http.put(
+        "/api/v1/proposals-auto-approve",
+        json={"enabled": True, "max_budget": 1_000_000, "min_score": 0, "max_per_day": 1},
+        headers=account.headers,
+    )
+    assert rule.status_code == 200, rule.text
+    statuses = []
+    for job in jobs[:2]:
+        drafted = await http.post(
+            "/api/v1/proposals",
+            json={"opportunity_id": job["id"], "text": "Hi"},
+            headers=account.headers,
+        )
+        statuses.append((drafted.json()["status"], drafted.json()["auto_approved"]))
+    assert statuses == [("approved", True), ("draft", False)]
+
+
+async def test_other_users_cannot_touch_a_proposal(app: FastAPI, http: httpx.AsyncClient) -> None:
+    alice = await register(http)
+    [job, *_] = await _scanned(app, http, alice, "upwork")
+    drafted = (
+        await http.post(
+            "/api/v1/proposals",
+            json={"opportunity_id": job["id"], "text": "Mine"},
+            headers=alice.headers,
+        )
+    ).json()
+    bob = await register(http)
+    for method, path in (("GET", ""), ("POST", "/approve"), ("POST", "/withdraw")):
+        response = await http.request(
+            method, f"/api/v1/proposals/{drafted['id']}{path}", headers=bob.headers
+        )
+        assert response.status_code == 404
+    other = await http.post(
+        "/api/v1/proposals", json={"opportunity_id": job["id"], "text": "x"}, headers=bob.headers
+    )
+    assert other.status_code == 404
