@@ -253,3 +253,41 @@ async def test_other_users_cannot_touch_a_proposal(app: FastAPI, http: httpx.Asy
         "/api/v1/proposals", json={"opportunity_id": job["id"], "text": "x"}, headers=bob.headers
     )
     assert other.status_code == 404
+
+
+async def test_failures_are_retried_when_safe_and_otherwise_shown_with_the_reason(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    account = await register(http)
+    jobs = await _scanned(app, http, account, "freelancer")
+    sandbox = app.state.sandboxes["freelancer"]
+    context = app.state.integrations
+    ids = []
+    for job in jobs[:2]:
+        drafted = (
+            await http.post(
+                "/api/v1/proposals",
+                json={"opportunity_id": job["id"], "text": "Proposal"},
+                headers=account.headers,
+            )
+        ).json()
+        await http.post(f"/api/v1/proposals/{drafted['id']}/approve", headers=account.headers)
+        ids.append(drafted["id"])
+
+    sandbox.faults.error_rate = 1.0  # Freelancer is down: try again later
+    await submit_due(context)
+    for proposal_id in ids:
+        later = (await http.get(f"/api/v1/proposals/{proposal_id}", headers=account.headers)).json()
+        assert later["status"] == "approved"
+        assert later["failure_reason"]
+    sandbox.faults.error_rate = 0.0
+    assert context.runtime.breakers.get("freelancer").state != "closed"  # the outage tripped it
+    context.runtime.breakers.get("freelancer").record_success()  # Freelancer is back
+    sandbox.bids_remaining = 0  # Freelancer refuses the bid itself: not worth repeating
+    async with unit_of_work(context.database) as session:
+        await session.execute(update(Proposal).values(due_at=utcnow()))
+    await submit_due(context)
+    failed = (await http.get(f"/api/v1/proposals/{ids[0]}", headers=account.headers)).json()
+    assert failed["status"] == "failed"
+    assert failed["failure_reason"]
+    assert sandbox.bids == {}
