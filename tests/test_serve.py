@@ -55,7 +55,7 @@ def server(tmp_path: Path) -> Iterator[str]:
 def test_serve_runs_the_sign_in_cycle_over_http(server: str) -> None:
     with httpx.Client(base_url=server) as http:
         assert http.get("/docs").status_code == 200
-        assert http.get("/", follow_redirects=False).headers["location"] == "/docs"
+        assert http.get("/", follow_redirects=False).headers["location"] == "/opportunities"
         registered = http.post(
             "/api/v1/auth/register",
             json={"email": "ops@example.com", "password": "served passphrase!", "full_name": "Ops"},

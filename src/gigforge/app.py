@@ -33,6 +33,8 @@ from gigforge.opportunities.inbound import router as inbound_router
 from gigforge.opportunities.scheduler import work_forever
 from gigforge.proposals.endpoints import router as proposals_router
 from gigforge.settings import Settings, load_settings
+from gigforge.web import STATIC_PATH, static_files
+from gigforge.web import router as web_router
 
 API_PREFIX = "/api/v1"
 
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(proposals_router)
     app.include_router(api)
     app.include_router(health_router)
+    app.include_router(web_router)
+    app.mount(STATIC_PATH, static_files(), name="static")
     app.state.sandboxes = mount_sandboxes(app, app.state.integrations) if settings.sandbox else {}
 
     if settings.cors_origins:

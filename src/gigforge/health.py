@@ -27,8 +27,8 @@ class DatabaseUnavailable(ServiceUnavailable):
 
 @router.get("/", include_in_schema=False)
 async def root() -> RedirectResponse:
-    """Until the dashboard lands, the front page is the API reference."""
-    return RedirectResponse("/docs")
+    """The front page is the dashboard (it sends signed-out visitors to the sign-in page)."""
+    return RedirectResponse("/opportunities")
 
 
 @router.get("/healthz", response_model=Health)

@@ -1,0 +1,31 @@
+"""The dashboard: server-rendered pages on the same services as the API, plus static assets.
+
+`create_app` includes `router` and mounts `static_files()` at `STATIC_PATH`; nothing here
+needs a build step or loads anything from another origin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from starlette.staticfiles import StaticFiles
+
+from gigforge.web.pages_auth import router as _auth_router
+from gigforge.web.pages_connections import router as _connections_router
+from gigforge.web.pages_opportunities import router as _opportunities_router
+
+STATIC_PATH = "/static"
+STATIC_DIR = Path(__file__).parent / "static"
+
+router = APIRouter(include_in_schema=False)
+router.include_router(_auth_router)
+router.include_router(_opportunities_router)
+router.include_router(_connections_router)
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=STATIC_DIR)
+
+
+__all__ = ["STATIC_DIR", "STATIC_PATH", "router", "static_files"]
