@@ -241,5 +241,33 @@ def vault_rotate(
         )
 
 
+@app.command()
+def demo() -> None:
+    """Run the whole loop headless against the sandboxes: scan, score, draft, approve, submit."""
+    import os
+
+    from gigforge.demo import run_demo
+    from gigforge.migrations import upgrade
+
+    os.environ["GIGFORGE_SANDBOX"] = "true"
+    os.environ["GIGFORGE_EMBEDDED_WORKER"] = "false"
+    os.environ.setdefault("GIGFORGE_LOG_LEVEL", "WARNING")
+    settings = _settings()
+    from gigforge.app import create_app
+
+    async def main() -> None:
+        application = create_app(settings)
+        await upgrade(application.state.database.engine)
+        try:
+            await run_demo(application, console.print)
+        finally:
+            await application.state.database.dispose()
+
+    try:
+        asyncio.run(main())
+    except GigforgeError as exc:
+        raise _fail(exc.detail) from None
+
+
 def main() -> None:
     app()

@@ -31,7 +31,7 @@ def mount_sandboxes(app: FastAPI, context: IntegrationContext) -> dict[str, Any]
         try:
             module = import_module(f"{package}.sandbox")
         except ModuleNotFoundError:
-            logger.info("integration has no sandbox", integration=spec.slug)
+            logger.debug("integration has no sandbox", integration=spec.slug)
             continue
         sandbox = module.create_sandbox()
         path = f"{SANDBOX_PREFIX}/{spec.slug}"

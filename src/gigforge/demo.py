@@ -1,0 +1,189 @@
+"""`gigforge demo`: the whole loop, headless, against the sandboxes.
+
+It runs the same code as the server, in sandbox mode, in the configured data directory: a demo
+account connects Freelancer.com (through the sandbox's OAuth consent) and OpenAI (with the
+sandbox's key), scans, scores, drafts a proposal with the model router, approves it and submits
+it, printing what happened at each step. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from gigforge.accounts.models import User
+from gigforge.accounts.principal import Principal
+from gigforge.accounts.scopes import Role, scopes_for
+from gigforge.accounts.service import auth as auth_service
+from gigforge.ai.router import Budgets
+from gigforge.audit.service import SYSTEM
+from gigforge.connections.context import IntegrationContext
+from gigforge.connections.models import Connection
+from gigforge.connections.schemas import ConnectionCreate
+from gigforge.connections.service import connections as connection_service
+from gigforge.db import unit_of_work
+from gigforge.kit.errors import GigforgeError
+from gigforge.opportunities.models import Opportunity, OpportunityProfile
+from gigforge.opportunities.scanning import Scanner
+from gigforge.proposals.models import Proposal, ProposalVersion
+from gigforge.proposals.service import proposals as proposal_service
+from gigforge.proposals.submission import submit_due
+
+DEMO_EMAIL = "demo@gigforge.local"
+DEMO_PASSWORD = "local sandbox passphrase 7"  # noqa: S105 - a local demo account's password
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    found: int
+    opportunity: str
+    probability: float
+    proposal_status: str
+    bid_id: str | None
+
+
+async def run_demo(app: FastAPI, say: Callable[[str], None]) -> DemoResult:
+    context: IntegrationContext = app.state.integrations
+    sandboxes = app.state.sandboxes
+    if "freelancer" not in sandboxes or "openai" not in sandboxes:
+        raise GigforgeError("the demo needs the Freelancer.com and OpenAI sandboxes installed")
+    principal = await _demo_account(context, say)
+    freelancer = await _connect_freelancer(app, context, principal, say)
+    await _connect_openai(context, principal, sandboxes["openai"].api_key, say)
+
+    report = await Scanner(context).scan(freelancer)
+    say(
+        f"3. Scanned Freelancer.com: {report.found} new, {report.updated} updated, "
+        f"{report.duplicates} duplicates, {report.skipped} skipped"
+    )
+    async with unit_of_work(context.database) as session:
+        best = (
+            await session.execute(
+                select(Opportunity)
+                .where(
+                    Opportunity.user_id == principal.user_id,
+                    Opportunity.platform == "freelancer",
+                    Opportunity.dismissed_at.is_(None),
+                )
+                .order_by(Opportunity.success_probability.desc())
+                .limit(1)
+            )
+        ).scalar_one()
+        say(
+            f"4. Best match: {best.title!r}: success {best.success_probability:.0%}, "
+            f"fit {best.fit_score}/100; why: {'; '.join(best.factors[:3])}"
+        )
+        budgets = Budgets(per_task_micro_usd=50_000, monthly_micro_usd=5_000_000)
+        proposal = await proposal_service.draft(
+            session, principal, context=context, opportunity_id=best.id, budgets=budgets
+        )
+        version = (
+            await session.execute(
+                select(ProposalVersion).where(ProposalVersion.proposal_id == proposal.id)
+            )
+        ).scalar_one()
+        label = "a template (not AI)" if version.not_ai else version.author
+        say(f"5. Drafted a proposal with {label}:\n   " + version.text.replace("\n", "\n   "))
+        await proposal_service.approve(session, principal, proposal_id=proposal.id)
+        say("6. Approved it (recorded in the audit log)")
+        proposal_id, title, probability = proposal.id, best.title, best.success_probability
+    await submit_due(context)
+    async with unit_of_work(context.database) as session:
+        submitted = await session.get(Proposal, proposal_id)
+        assert submitted is not None
+        status, bid = submitted.status.value, submitted.external_id
+    say(f"7. Submission: {status}" + (f" as Freelancer.com bid {bid}" if bid else ""))
+    return DemoResult(report.found, title, probability, status, bid)
+
+
+async def _demo_account(context: IntegrationContext, say: Callable[[str], None]) -> Principal:
+    async with unit_of_work(context.database) as session:
+        user = (
+            await session.execute(select(User).where(User.email == DEMO_EMAIL))
+        ).scalar_one_or_none()
+        if user is None:
+            user = await auth_service.create_user(
+                session,
+                SYSTEM,
+                settings=context.settings,
+                email=DEMO_EMAIL,
+                password=DEMO_PASSWORD,
+                full_name="Demo Freelancer",
+                role=Role.member,
+            )
+            session.add(
+                OpportunityProfile(
+                    user_id=user.id,
+                    skills=["python", "fastapi", "react"],
+                    hourly_rate_minor=6000,
+                    min_budget_minor=30000,
+                )
+            )
+        say(f"1. Demo account {DEMO_EMAIL} (password: {DEMO_PASSWORD!r})")
+        return Principal(user=user, scopes=frozenset(scopes_for(user.role)))
+
+
+async def _existing(context: IntegrationContext, user_id: uuid.UUID, slug: str) -> uuid.UUID | None:
+    async with unit_of_work(context.database) as session:
+        found = (
+            await session.execute(
+                select(Connection.id).where(
+                    Connection.user_id == user_id, Connection.integration == slug
+                )
+            )
+        ).scalar_one_or_none()
+    return found
+
+
+async def _connect_freelancer(
+    app: FastAPI, context: IntegrationContext, principal: Principal, say: Callable[[str], None]
+) -> uuid.UUID:
+    existing = await _existing(context, principal.user_id, "freelancer")
+    if existing is not None:
+        # A sandbox lives as long as its process: tokens from an earlier run mean nothing now.
+        async with unit_of_work(context.database) as session:
+            await connection_service.delete(session, principal, connection_id=existing)
+    redirect_uri = f"{context.settings.public_url}/api/v1/connections/freelancer/callback"
+    async with unit_of_work(context.database) as session:
+        url = await connection_service.start_oauth(
+            session,
+            principal,
+            context=context,
+            slug="freelancer",
+            name="default",
+            redirect_uri=redirect_uri,
+        )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://demo") as browser:
+        parts = urlsplit(url)
+        consent = await browser.get(f"{parts.path}?{parts.query}")
+        back = parse_qs(urlsplit(consent.headers["location"]).query)
+        done = await browser.get(
+            "/api/v1/connections/freelancer/callback",
+            params={"code": back["code"][0], "state": back["state"][0]},
+        )
+    if done.status_code != 200:
+        raise GigforgeError(f"the sandbox OAuth flow failed: {done.text[:200]}")
+    say("2. Connected Freelancer.com through its (sandbox) OAuth consent, PKCE and all")
+    return uuid.UUID(done.json()["id"])
+
+
+async def _connect_openai(
+    context: IntegrationContext, principal: Principal, api_key: str, say: Callable[[str], None]
+) -> None:
+    if await _existing(context, principal.user_id, "openai") is not None:
+        return
+    async with unit_of_work(context.database) as session:
+        await connection_service.create(
+            session,
+            principal,
+            context=context,
+            data=ConnectionCreate(integration="openai", config={"api_key": api_key}),
+        )
+    say("   Connected OpenAI (sandbox key; its test call passed)")

@@ -1,0 +1,45 @@
+"""`gigforge demo` runs the loop headless against the sandboxes, and again."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gigforge.cli import app as cli
+
+
+@pytest.fixture
+def demo_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.setenv("GIGFORGE_ENV", "development")
+    monkeypatch.setenv("GIGFORGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GIGFORGE_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_MEMORY_KIB", "8")
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_TIME_COST", "1")
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_PARALLELISM", "1")
+    for name in (
+        "GIGFORGE_DATABASE_URL",
+        "GIGFORGE_SECRET_KEY",
+        "GIGFORGE_MASTER_KEY",
+        "GIGFORGE_SANDBOX",
+        "GIGFORGE_EMBEDDED_WORKER",
+        "GIGFORGE_LOG_LEVEL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+async def test_demo_scans_drafts_approves_and_submits(demo_env: Path) -> None:
+    runner = CliRunner()
+    for _ in range(2):  # a second run reconnects to its fresh sandbox and goes round again
+        result = await asyncio.to_thread(runner.invoke, cli, ["demo"])
+        assert result.exit_code == 0, result.output
+        output = result.output
+        assert "2. Connected Freelancer.com" in output
+        assert "3. Scanned Freelancer.com:" in output
+        assert "4. Best match:" in output
+        assert "5. Drafted a proposal with openai:" in output
+        assert "6. Approved it" in output
+        assert "7. Submission: submitted as Freelancer.com bid" in output
