@@ -32,6 +32,7 @@ from gigforge.integrations.framework import (
     RateLimited,
     Transient,
 )
+from gigforge.integrations.framework.errors import integration_cause
 
 SPEND_LIMIT_CODE = "enforced_spend_limit_reached"
 
@@ -117,18 +118,6 @@ def from_status_error(exc: anthropic.APIStatusError) -> IntegrationError:
 def is_spend_limit(envelope: Mapping[str, Any]) -> bool:
     details = envelope.get("details")
     return isinstance(details, Mapping) and details.get("error_code") == SPEND_LIMIT_CODE
-
-
-def integration_cause(exc: BaseException) -> IntegrationError | None:
-    """The framework error an SDK exception was raised from, however deep in its chain."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, IntegrationError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:

@@ -76,3 +76,16 @@ class NotSupported(IntegrationError):
     status_code = 501
     code = "integration-not-supported"
     title = "The integration does not offer this operation"
+
+
+def integration_cause(exc: BaseException) -> IntegrationError | None:
+    """The framework error an exception was raised from, however deep in its chain: official
+    SDKs running over the policy layer wrap what the transport raised in their own errors."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, IntegrationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

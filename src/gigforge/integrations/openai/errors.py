@@ -27,6 +27,7 @@ from gigforge.integrations.framework import (
     RateLimited,
     Transient,
 )
+from gigforge.integrations.framework.errors import integration_cause
 from gigforge.integrations.openai.spec import SPEC
 
 # A 429 with these means the balance or monthly budget is spent: waiting will not help.
@@ -106,18 +107,6 @@ def from_status_error(exc: openai.APIStatusError) -> IntegrationError:
     if status in (408, 409) or status >= 500:
         return Transient(detail, integration=SPEC.slug, status=status, **fields)
     return Permanent(detail, integration=SPEC.slug, status=status, **fields)
-
-
-def integration_cause(exc: BaseException) -> IntegrationError | None:
-    """The framework error an SDK exception was raised from, however deep in its chain."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, IntegrationError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
