@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ def demo_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 async def test_demo_scans_drafts_approves_and_submits(demo_env: Path) -> None:
     runner = CliRunner()
+    environment = dict(os.environ)
     for _ in range(2):  # a second run reconnects to its fresh sandbox and goes round again
         result = await asyncio.to_thread(runner.invoke, cli, ["demo"])
         assert result.exit_code == 0, result.output
@@ -43,3 +45,4 @@ async def test_demo_scans_drafts_approves_and_submits(demo_env: Path) -> None:
         assert "5. Drafted a proposal with openai:" in output
         assert "6. Approved it" in output
         assert "7. Submission: submitted as Freelancer.com bid" in output
+    assert dict(os.environ) == environment  # the command leaves the process as it found it

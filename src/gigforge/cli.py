@@ -41,9 +41,9 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _settings() -> Settings:
+def _settings(**overrides: object) -> Settings:
     try:
-        return load_settings()
+        return load_settings(**overrides)
     except ConfigurationError as exc:
         raise _fail(str(exc), code=2) from None
 
@@ -249,10 +249,11 @@ def demo() -> None:
     from gigforge.demo import run_demo
     from gigforge.migrations import upgrade
 
-    os.environ["GIGFORGE_SANDBOX"] = "true"
-    os.environ["GIGFORGE_EMBEDDED_WORKER"] = "false"
-    os.environ.setdefault("GIGFORGE_LOG_LEVEL", "WARNING")
-    settings = _settings()
+    settings = _settings(
+        sandbox=True,
+        embedded_worker=False,
+        log_level=os.environ.get("GIGFORGE_LOG_LEVEL", "WARNING"),
+    )
     from gigforge.app import create_app
 
     async def main() -> None:

@@ -197,12 +197,13 @@ class Settings(BaseSettings):
         return key
 
 
-def load_settings() -> Settings:
-    """Read settings, turning a validation failure into one readable line."""
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning a validation failure into one readable line. Overrides win over
+    the environment and the file (a command that needs sandbox mode, say)."""
     from pydantic import ValidationError
 
     try:
-        return Settings()
+        return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
