@@ -376,3 +376,25 @@ async def test_an_rfc3339_reset_header_is_read(runtime: IntegrationRuntime, acme
         with pytest.raises(RateLimited) as raised:
             await client.get("/items")
     assert 60 < raised.value.retry_after <= 90
+
+
+async def test_a_429_wait_read_from_the_body_is_honoured_and_capped(
+    runtime: IntegrationRuntime, acme: Acme, sleeps: RecordedSleep
+) -> None:
+    def from_body(body: str) -> float | None:
+        return 12.0 if "scripted 429" in body else None
+
+    spec = make_spec(retry_delay_from_body=from_body)
+    acme.script = [(429, {})]  # no Retry-After header; the body carries the wait
+    async with client_for(runtime, acme, spec=spec) as client:
+        assert (await client.get("/items")).status_code == 200
+    assert sleeps.delays == [12.0]
+
+    def daily(body: str) -> float | None:
+        return 86_400.0
+
+    acme.script = [(429, {})]
+    async with client_for(runtime, acme, spec=make_spec(retry_delay_from_body=daily)) as client:
+        with pytest.raises(RateLimited) as raised:
+            await client.get("/items")
+    assert raised.value.retry_after == 86_400.0  # beyond the cap: no blind retries

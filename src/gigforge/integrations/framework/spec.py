@@ -3,6 +3,7 @@ and what its terms allow."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -99,6 +100,11 @@ class IntegrationSpec(BaseModel):
     rate_limit_headers: RateLimitHeaders = RateLimitHeaders()
     pagination: Pagination = Pagination.none
     idempotency_header: str | None = None
+    retry_delay_from_body: Callable[[str], float | None] | None = Field(
+        default=None,
+        exclude=True,
+        description="Reads a 429's wait from its body, for providers that send no Retry-After",
+    )
     credential_field: str | None = Field(
         default=None, description="The config field holding the API key or token, if any"
     )

@@ -145,6 +145,8 @@ class PolicyTransport(httpx.AsyncBaseTransport):
                 )
             if status == 429:
                 retry_after = self._retry_after(response)
+                if retry_after is None and self.spec.retry_delay_from_body is not None:
+                    retry_after = self.spec.retry_delay_from_body(body)
                 error = RateLimited(
                     f"{self.spec.title} asked us to slow down",
                     integration=self.spec.slug,

@@ -38,7 +38,16 @@ class GeminiConfig(BaseModel):
     )
 
 
+def _retry_delay(body: str) -> float | None:
+    """Google sends no Retry-After: a 429 says how long to wait in its `RetryInfo` detail."""
+    from gigforge.integrations.gemini.errors import error_envelope, retry_delay_seconds
+
+    envelope = error_envelope(body)
+    return retry_delay_seconds(envelope) if envelope is not None else None
+
+
 SPEC = IntegrationSpec(
+    retry_delay_from_body=_retry_delay,
     slug="gemini",
     title="Google Gemini",
     description="Text generation with Google's Gemini models (2.0, 2.5 and 3 families).",
