@@ -5,6 +5,7 @@ skipped item, and UTC times. One bad listing is skipped; a body that is not the 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,3 +53,26 @@ def utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class MalformedItem(ValueError):
+    """An item that cannot become a posting; the reason says which element failed."""
+
+
+def rss_item_fields(entry: Mapping[str, Any], elements: Mapping[str, str]) -> dict[str, Any]:
+    """A feedparser entry as the item's own elements (`elements` maps feedparser's names to
+    the feed's), strings only, so a posting's `raw` is plain JSON and mappings can be tested on
+    the documented shape. The first category, if any, is kept as `category`."""
+    item: dict[str, Any] = {
+        element: entry[name]
+        for name, element in elements.items()
+        if isinstance(entry.get(name), str)
+    }
+    categories = [
+        tag["term"]
+        for tag in entry.get("tags") or ()
+        if isinstance(tag, Mapping) and isinstance(tag.get("term"), str)
+    ]
+    if categories:
+        item["category"] = categories[0]
+    return item

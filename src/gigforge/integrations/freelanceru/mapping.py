@@ -17,6 +17,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from gigforge.integrations.framework.capabilities import Budget, BudgetKind, JobPosting
+from gigforge.integrations.framework.feeds import MalformedItem, rss_item_fields
 from gigforge.integrations.freelanceru.spec import SITE_URL, SOURCE_NAME, SPEC
 from gigforge.kit.money import major_to_minor
 from gigforge.kit.sanitize import plain_text, safe_html
@@ -43,26 +44,10 @@ _ROUBLES = re.compile(
 _PER_HOUR = re.compile(r"\s*(?:/\s*|в\s+|за\s+)час", re.IGNORECASE)
 
 
-class MalformedItem(ValueError):
-    """An item that cannot become a posting; the reason says which element failed."""
-
-
 def item_fields(entry: Mapping[str, Any]) -> dict[str, Any]:
     """A feedparser entry as the item's own elements, strings only, so the posting's `raw` is
     plain JSON and the mapping below can be tested on the documented shape."""
-    item: dict[str, Any] = {
-        element: entry[name]
-        for name, element in _ELEMENTS.items()
-        if isinstance(entry.get(name), str)
-    }
-    categories = [
-        tag["term"]
-        for tag in entry.get("tags") or ()
-        if isinstance(tag, Mapping) and isinstance(tag.get("term"), str)
-    ]
-    if categories:
-        item["category"] = categories[0]
-    return item
+    return rss_item_fields(entry, _ELEMENTS)
 
 
 def to_posting(item: Mapping[str, Any]) -> JobPosting:
