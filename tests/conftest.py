@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from factories import AppFactory, make_settings
+from gigforge.ai.router import router as model_router
 from gigforge.app import create_app
 from gigforge.db import Base, Database, create_engine
 from gigforge.migrations import import_models, upgrade
@@ -102,6 +103,8 @@ async def app_factory(
 
     yield build
     for application in built:
+        await application.state.quota_notices.drain()
+        await model_router.close(application.state.database)
         await application.state.database.dispose()
 
 
@@ -154,3 +157,17 @@ def restore_logging() -> Iterator[None]:
     structlog.reset_defaults()
     if structlog_config is not None:
         structlog.configure(**structlog_config)
+
+
+@pytest.fixture
+async def sandbox_app(app_factory: AppFactory) -> FastAPI:
+    """The app in sandbox mode: every installed sandbox mounted under /sandbox/<slug>."""
+    return await app_factory(sandbox=True)
+
+
+@pytest.fixture
+async def web(sandbox_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser-like client of the sandbox app, keeping cookies between requests."""
+    transport = httpx.ASGITransport(app=sandbox_app, client=("203.0.113.9", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client

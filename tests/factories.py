@@ -8,10 +8,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from fastapi import FastAPI
 
+from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
 from gigforge.settings import Settings
 
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -65,3 +67,32 @@ def make_settings(tmp_path: Path, database_url: str, **overrides: object) -> Set
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+async def connect_oauth(client: httpx.AsyncClient, account: Account, integration: str) -> str:
+    """A real connection through a sandbox's OAuth consent; returns the connection's id."""
+    start = await client.get(
+        f"/api/v1/connections/{integration}/authorize",
+        params={"redirect": "false"},
+        headers=account.headers,
+    )
+    assert start.status_code == 200, start.text
+    url = urlsplit(start.json()["authorize_url"])
+    consent = await client.get(f"{url.path}?{url.query}")
+    back = parse_qs(urlsplit(consent.headers["location"]).query)
+    done = await client.get(
+        f"/api/v1/connections/{integration}/callback",
+        params={"code": back["code"][0], "state": back["state"][0]},
+    )
+    assert done.status_code == 200, done.text
+    return str(done.json()["id"])
+
+
+async def connect_openai(client: httpx.AsyncClient, account: Account) -> None:
+    """The OpenAI sandbox as the account's model (in sandbox mode it answers in-process)."""
+    created = await client.post(
+        "/api/v1/connections",
+        json={"integration": "openai", "config": {"api_key": SANDBOX_API_KEY}},
+        headers=account.headers,
+    )
+    assert created.status_code == 201, created.text

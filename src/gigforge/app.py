@@ -12,9 +12,11 @@ from fastapi.routing import APIRoute
 
 from gigforge import __version__
 from gigforge.accounts.endpoints import api_keys_router, auth_router, users_router
+from gigforge.ai.router import router as model_router
 from gigforge.audit.endpoints import router as audit_router
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.endpoints import router as connections_router
+from gigforge.connections.quota import QuotaNotices
 from gigforge.connections.vault import keyring_from_settings
 from gigforge.db import Database
 from gigforge.health import router as health_router
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stop.set()
         if worker is not None:
             await worker
+        await app.state.quota_notices.drain()
+        await model_router.close(database)
         await database.dispose()
 
     app = FastAPI(
@@ -75,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.email_sender = email_sender_from_settings(settings)
     app.state.registry = Registry.from_entry_points()
     app.state.events = EventBus()
+    app.state.quota_notices = QuotaNotices(database)
+    app.state.events.subscribe(app.state.quota_notices)
     app.state.integrations = IntegrationContext(
         settings=settings,
         database=database,

@@ -21,7 +21,6 @@ from gigforge.accounts.models import User
 from gigforge.accounts.principal import Principal
 from gigforge.accounts.scopes import Role, scopes_for
 from gigforge.accounts.service import auth as auth_service
-from gigforge.ai.router import Budgets
 from gigforge.audit.service import SYSTEM
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.models import Connection
@@ -32,6 +31,7 @@ from gigforge.kit.errors import GigforgeError
 from gigforge.opportunities.models import Opportunity, OpportunityProfile
 from gigforge.opportunities.scanning import Scanner
 from gigforge.proposals.models import Proposal, ProposalVersion
+from gigforge.proposals.service import budgets_for
 from gigforge.proposals.service import proposals as proposal_service
 from gigforge.proposals.submission import submit_due
 
@@ -79,9 +79,12 @@ async def run_demo(app: FastAPI, say: Callable[[str], None]) -> DemoResult:
             f"4. Best match: {best.title!r}: success {best.success_probability:.0%}, "
             f"fit {best.fit_score}/100; why: {'; '.join(best.factors[:3])}"
         )
-        budgets = Budgets(per_task_micro_usd=50_000, monthly_micro_usd=5_000_000)
         proposal = await proposal_service.draft(
-            session, principal, context=context, opportunity_id=best.id, budgets=budgets
+            session,
+            principal,
+            context=context,
+            opportunity_id=best.id,
+            budgets=budgets_for(context.settings),
         )
         version = (
             await session.execute(

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.development
     data_dir: Path = Path("var")
+    local_files_dir: Path | None = Field(
+        default=None,
+        description=(
+            "The only folder connections may read server files from (local ONNX models, "
+            "template folders); <data_dir>/files when unset. Set / on a single-user machine "
+            "to allow any path."
+        ),
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; a SQLite file in data_dir when unset"
     )
@@ -174,6 +182,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'gigforge.db').resolve()}"
+
+    @property
+    def local_files_root(self) -> Path:
+        return self.local_files_dir or self.data_dir / "files"
 
     @property
     def effective_log_format(self) -> Literal["json", "console"]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from factories import AppFactory, register
+from gigforge.ai.models import AIUsage
 from gigforge.ai.router import Budgets, Task, router
 from gigforge.integrations.anthropic.sandbox import SANDBOX_API_KEY as ANTHROPIC_KEY
 from gigforge.integrations.framework import ChatMessage
@@ -65,4 +67,7 @@ async def test_openai_down_anthropic_answers_and_ollama_serves_summaries(
         )
         assert summary.integration == "ollama"
         assert summary.cost_micro_usd == 0
-        await session.commit()
+    await router.close(context.database)
+    async with context.database.sessionmaker() as session:
+        recorded = await session.scalars(select(AIUsage.integration).order_by(AIUsage.created_at))
+        assert list(recorded) == ["anthropic", "ollama"]

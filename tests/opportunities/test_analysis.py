@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from gigforge.opportunities.analysis import FEATURES, NEUTRAL, PRIOR, ModelWeights, analyze
+from gigforge.opportunities.analysis import (
+    FEATURES,
+    NEUTRAL,
+    PRIOR,
+    ModelWeights,
+    Scorer,
+    analyze,
+)
 from gigforge.opportunities.types import ClientInfo, MatchingProfile, NormalizedPosting
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -177,6 +184,15 @@ def test_the_same_inputs_always_give_the_same_analysis() -> None:
     second = analyze(replace(POSTING), replace(PROFILE), now=NOW)
 
     assert first == second
+
+
+def test_a_scorer_prepared_once_scores_every_listing_as_analyze_does() -> None:
+    learned = replace(PRIOR, skill_match=4.0, competition=-2.0)
+    scorer = Scorer(PROFILE, learned)
+    listings = [POSTING, replace(POSTING, skills=("go",)), replace(POSTING, currency="EUR")]
+
+    for listing in listings:
+        assert scorer.score(listing, now=NOW) == analyze(listing, PROFILE, learned, now=NOW)
 
 
 def test_a_new_user_and_a_bare_listing_get_a_neutral_score() -> None:

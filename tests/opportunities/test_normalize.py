@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gigforge.integrations.framework.capabilities import Budget, BudgetKind, JobPosting
-from gigforge.kit.sanitize import plain_text
+from gigforge.kit.sanitize import plain_text, safe_html
 from gigforge.opportunities.normalize import (
     DESCRIPTION_LIMIT,
     SKILLS_LIMIT,
@@ -112,6 +112,29 @@ def test_a_long_description_is_cut_to_the_limit_and_stays_well_formed() -> None:
     assert item.description.endswith("</p>")
     assert item.description.count("<p>") == item.description.count("</p>")
     assert item.description.count("<a ") == item.description.count("</a>")
+
+
+def test_plain_descriptions_read_exactly_as_the_sanitizer_would_for_every_character() -> None:
+    """Text with none of the characters nh3 acts on skips it, on the promise that nh3 would
+    hand it back unchanged but for surrounding whitespace: every other code point keeps it."""
+    acted_on = set("\x00\r&<>\xa0\ufeff")
+    others = [
+        chr(code)
+        for code in range(0x110000)
+        if not 0xD800 <= code <= 0xDFFF and chr(code) not in acted_on
+    ]
+    for start in range(0, len(others), 5000):
+        text = " ".join(others[start : start + 5000])
+        item = normalize(make_posting(description=f"  {text}\n"))
+        assert item.description == safe_html(text)
+        assert item.description_text == " ".join(text.split())
+
+
+@pytest.mark.parametrize("character", ["\x00", "\r", "&", "<", ">", "\xa0", "\ufeff"])
+def test_a_description_with_a_character_nh3_acts_on_goes_through_it(character: str) -> None:
+    description = f"{character}Fix the\r\nlogin {character} page{character}"
+
+    assert normalize(make_posting(description=description)).description == safe_html(description)
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,13 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from factories import Account, AppFactory, register
+from factories import Account, AppFactory, connect_oauth, register
 from gigforge.connections.context import IntegrationContext
+from gigforge.db import unit_of_work
 from gigforge.integrations.framework import Budget, BudgetKind, JobPosting
+from gigforge.integrations.freelancer import FreelancerConnector
 from gigforge.kit.events import Event
-from gigforge.opportunities.models import Opportunity
+from gigforge.opportunities.models import Opportunity, SourceSchedule
 from gigforge.opportunities.scanning import Scanner, ScanReport
 
 OPPORTUNITIES = "/api/v1/jobs/opportunities"
@@ -102,6 +104,114 @@ async def test_scanning_upwork_stores_scored_opportunities_and_emits_events(
 
     again = await Scanner(context).scan(uuid.UUID(connection_id))
     assert again.found == 0
+
+
+async def test_each_new_listing_is_announced_once_after_its_batch_is_stored(
+    sandbox_app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    context: IntegrationContext = sandbox_app.state.integrations
+    stored_when_announced: list[bool] = []
+
+    async def check(event: Event) -> None:
+        if event.name == "opportunity.found":
+            async with unit_of_work(context.database) as session:
+                row = await session.get(Opportunity, uuid.UUID(event.data["opportunity_id"]))
+            stored_when_announced.append(row is not None)
+
+    sandbox_app.state.events.subscribe(check)
+    account = await register(http)
+    connection_id = await connect_oauth(http, account, "freelancer")
+
+    report = await Scanner(context, batch_size=2).scan(uuid.UUID(connection_id))
+
+    assert report.error is None
+    assert report.found == 7
+    assert stored_when_announced == [True] * 7
+
+
+async def test_a_repost_in_a_later_batch_of_the_same_scan_is_linked_to_its_original(
+    sandbox_app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    context: IntegrationContext = sandbox_app.state.integrations
+    sandbox = sandbox_app.state.sandboxes["freelancer"]
+    newest = sandbox.projects[40100001]
+    repost = {**newest, "id": 40100099, "time_updated": 1, "time_submitted": 1}
+    sandbox.projects[repost["id"]] = repost
+    account = await register(http)
+    connection_id = await connect_oauth(http, account, "freelancer")
+
+    report = await Scanner(context, batch_size=2).scan(uuid.UUID(connection_id))
+
+    assert (report.found, report.duplicates) == (7, 1)
+    async with unit_of_work(context.database) as session:
+        rows = {
+            row.external_id: row for row in (await session.execute(select(Opportunity))).scalars()
+        }
+    assert rows["40100099"].duplicate_of_id == rows["40100001"].id
+
+
+async def test_a_source_failing_mid_scan_keeps_the_batches_stored_and_their_cursor(
+    sandbox_app: FastAPI, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context: IntegrationContext = sandbox_app.state.integrations
+    context.runtime.sleep = _no_wait
+    monkeypatch.setattr(FreelancerConnector, "page_size", 2)
+    sandbox = sandbox_app.state.sandboxes["freelancer"]
+    template = sandbox.projects[40100001]
+    for number in range(40):
+        sandbox.projects[50_000_000 + number] = {
+            **template,
+            "id": 50_000_000 + number,
+            "title": f"{TOPICS[number % len(TOPICS)]} ({number})",
+            "time_updated": 1_000_000 - number,
+        }
+    faults = sandbox.faults
+    account = await register(http)
+    connection_id = uuid.UUID(await connect_oauth(http, account, "freelancer"))
+
+    def fail_from_now_on(seen: int) -> None:
+        faults.error_rate = 1.0
+
+    report = await Scanner(context, batch_size=2).scan(connection_id, progress=fail_from_now_on)
+
+    assert report.error is not None
+    assert 2 <= report.seen < 47
+    async with unit_of_work(context.database) as session:
+        stored = (await session.execute(select(func.count()).select_from(Opportunity))).scalar_one()
+        schedule = await session.get(SourceSchedule, connection_id)
+    assert stored == report.found + report.duplicates
+    assert schedule is not None
+    assert schedule.cursor == str(report.seen)
+
+
+async def test_a_listing_seen_again_takes_its_new_text_and_score_but_keeps_when_it_was_found(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    account = await register(client)
+    await _store(app, session, account.user_id, [_posting("upwork", "u1", "Build an API")])
+    first = (await session.execute(select(Opportunity))).scalar_one()
+    found_at, fingerprint = first.first_seen_at, first.fingerprint
+    assert first.features["skill_match"] == 1.0
+
+    again = await _store(
+        app,
+        session,
+        account.user_id,
+        [_posting("upwork", "u1", "Build an API in Django", skills=("python", "django"))],
+    )
+
+    assert (again.found, again.updated) == (0, 1)
+    session.expire_all()
+    row = (await session.execute(select(Opportunity))).scalar_one()
+    assert row.title == "Build an API in Django"
+    assert row.skills == ["python", "django"]
+    assert row.skills_text == "|python|django|"
+    assert row.features["skill_match"] == 0.5
+    assert (row.first_seen_at, row.fingerprint) == (found_at, fingerprint)
+
+
+async def _no_wait(delay: float) -> None:
+    return None
 
 
 async def _store(

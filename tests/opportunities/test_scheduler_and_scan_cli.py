@@ -150,3 +150,20 @@ async def test_a_failing_source_is_reported_and_the_others_still_run(
 
 async def _no_wait(delay: float) -> None:
     return None
+
+
+async def test_worker_once_does_what_is_due_and_exits(cli_env: Path) -> None:
+    runner = CliRunner()
+
+    def invoke(*args: str) -> str:
+        result = runner.invoke(cli, list(args))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    create = ["user", "create", "--email", "cron@example.com", "--full-name", "Cron"]
+    await asyncio.to_thread(invoke, *create, "--password", "a long cli passphrase")
+    await asyncio.to_thread(invoke, "connect", "remoteok", "--user", "cron@example.com")
+    first = await asyncio.to_thread(invoke, "worker", "--once")
+    assert "Worked once: 1 source(s) scanned." in first
+    again = await asyncio.to_thread(invoke, "worker", "--once")
+    assert "Worked once: 0 source(s) scanned." in again

@@ -5,17 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from factories import Account, AppFactory, register
+from factories import Account, AppFactory, connect_oauth, connect_openai, register
 from gigforge.db import unit_of_work
 from gigforge.integrations.framework import ProposalSubmission
-from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
 from gigforge.kit.clock import utcnow
 from gigforge.opportunities.scanning import Scanner
 from gigforge.proposals.models import Proposal, ProposalStatus
@@ -40,26 +38,8 @@ async def http(app: FastAPI) -> Any:
         yield client
 
 
-async def _oauth(http: httpx.AsyncClient, account: Account, slug: str) -> str:
-    start = await http.get(
-        f"/api/v1/connections/{slug}/authorize",
-        params={"redirect": "false"},
-        headers=account.headers,
-    )
-    assert start.status_code == 200, start.text
-    url = urlsplit(start.json()["authorize_url"])
-    consent = await http.get(f"{url.path}?{url.query}")
-    back = parse_qs(urlsplit(consent.headers["location"]).query)
-    done = await http.get(
-        f"/api/v1/connections/{slug}/callback",
-        params={"code": back["code"][0], "state": back["state"][0]},
-    )
-    assert done.status_code == 200, done.text
-    return str(done.json()["id"])
-
-
 async def _scanned(app: FastAPI, http: httpx.AsyncClient, account: Account, slug: str) -> list:
-    connection_id = await _oauth(http, account, slug)
+    connection_id = await connect_oauth(http, account, slug)
     report = await Scanner(app.state.integrations).scan(uuid.UUID(connection_id))
     assert report.found > 0, report
     listed = await http.get(
@@ -68,20 +48,11 @@ async def _scanned(app: FastAPI, http: httpx.AsyncClient, account: Account, slug
     return list(listed.json()["opportunities"])
 
 
-async def _with_llm(http: httpx.AsyncClient, account: Account) -> None:
-    created = await http.post(
-        "/api/v1/connections",
-        json={"integration": "openai", "config": {"api_key": SANDBOX_API_KEY}},
-        headers=account.headers,
-    )
-    assert created.status_code == 201, created.text
-
-
 async def test_draft_edit_approve_and_submit_once_to_freelancer(
     app: FastAPI, http: httpx.AsyncClient
 ) -> None:
     account = await register(http)
-    await _with_llm(http, account)
+    await connect_openai(http, account)
     [job, *_] = await _scanned(app, http, account, "freelancer")
     drafted = await http.post(
         "/api/v1/proposals", json={"opportunity_id": job["id"]}, headers=account.headers
@@ -291,3 +262,40 @@ async def test_failures_are_retried_when_safe_and_otherwise_shown_with_the_reaso
     assert failed["status"] == "failed"
     assert failed["failure_reason"]
     assert sandbox.bids == {}
+
+
+async def test_an_edit_can_change_the_bid_terms_and_bad_terms_are_refused(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    account = await register(http)
+    [job, *_] = await _scanned(app, http, account, "freelancer")
+    drafted = (
+        await http.post(
+            "/api/v1/proposals",
+            json={"opportunity_id": job["id"], "text": "First text"},
+            headers=account.headers,
+        )
+    ).json()
+    path = f"/api/v1/proposals/{drafted['id']}/versions"
+    edited = await http.post(
+        path,
+        json={"text": "Second text", "amount": 310.5, "period_days": 9},
+        headers=account.headers,
+    )
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert (body["amount"], body["period_days"]) == (310.5, 9)
+    assert [v["text"] for v in body["versions"]] == ["First text", "Second text"]
+
+    too_fine = await http.post(
+        path, json={"text": "Third", "amount": "1.005"}, headers=account.headers
+    )
+    assert too_fine.status_code == 422
+    assert too_fine.headers["content-type"] == "application/problem+json"
+    assert "more decimals" in too_fine.json()["detail"]
+    for bad in ({"text": "x", "amount": -5}, {"text": "x", "period_days": 0}):
+        refused = await http.post(path, json=bad, headers=account.headers)
+        assert refused.status_code == 422, bad
+    unchanged = await http.get(f"/api/v1/proposals/{drafted['id']}", headers=account.headers)
+    assert len(unchanged.json()["versions"]) == 2
+    assert unchanged.json()["amount"] == 310.5

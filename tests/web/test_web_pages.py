@@ -3,75 +3,19 @@
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
-from factories import Account, AppFactory, register
+from factories import AppFactory, register
 from gigforge.accounts.tokens import decode_access_token, issue_access_token
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
-from gigforge.opportunities.scanning import Scanner
 from gigforge.settings import Settings
+from web_support import connect_and_scan, csrf_of, sign_in
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROW = re.compile(r'id="opportunity-([0-9a-f-]{36})"')
-
-
-@pytest.fixture
-async def sandbox_app(app_factory: AppFactory) -> FastAPI:
-    return await app_factory(sandbox=True)
-
-
-@pytest.fixture
-async def web(sandbox_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=sandbox_app, client=("203.0.113.9", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
-
-
-def _csrf(html: str) -> str:
-    found = CSRF.search(html)
-    assert found is not None, html
-    return found.group(1)
-
-
-async def _sign_in(
-    client: httpx.AsyncClient, account: Account, *, next_path: str = ""
-) -> httpx.Response:
-    page = await client.get("/login")
-    return await client.post(
-        "/login",
-        data={
-            "email": account.email,
-            "password": account.password,
-            "csrf_token": _csrf(page.text),
-            "next": next_path,
-        },
-    )
-
-
-async def _scan_upwork(app: FastAPI, client: httpx.AsyncClient, account: Account) -> None:
-    """A real Upwork sandbox connection and scan, so the board shows scored rows."""
-    start = await client.get(
-        "/api/v1/connections/upwork/authorize",
-        params={"redirect": "false"},
-        headers=account.headers,
-    )
-    url = urlsplit(start.json()["authorize_url"])
-    consent = await client.get(f"{url.path}?{url.query}")
-    back = parse_qs(urlsplit(consent.headers["location"]).query)
-    done = await client.get(
-        "/api/v1/connections/upwork/callback",
-        params={"code": back["code"][0], "state": back["state"][0]},
-    )
-    assert done.status_code == 200, done.text
-    report = await Scanner(app.state.integrations).scan(uuid.UUID(done.json()["id"]))
-    assert report.found > 0
 
 
 def _set_cookie_headers(response: httpx.Response, name: str) -> list[str]:
@@ -80,7 +24,7 @@ def _set_cookie_headers(response: httpx.Response, name: str) -> list[str]:
 
 async def test_login_sets_httponly_samesite_session_cookies(web: httpx.AsyncClient) -> None:
     account = await register(web)
-    response = await _sign_in(web, account)
+    response = await sign_in(web, account)
     assert response.status_code == 303
     assert response.headers["location"] == "/opportunities"
     for name in ("gigforge_session", "gigforge_refresh"):
@@ -101,7 +45,7 @@ async def test_session_cookies_are_secure_when_the_public_url_is_https(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
         account = await register(client)
-        response = await _sign_in(client, account)
+        response = await sign_in(client, account)
     assert response.status_code == 303
     for name in ("gigforge_session", "gigforge_refresh"):
         (cookie,) = _set_cookie_headers(response, name)
@@ -113,7 +57,7 @@ async def test_wrong_password_shows_an_error_and_sets_no_session(
 ) -> None:
     account = await register(web)
     account.password = "not the password at all"
-    response = await _sign_in(web, account)
+    response = await sign_in(web, account)
     assert response.status_code == 401
     assert "The email or password is incorrect." in response.text
     assert not _set_cookie_headers(response, "gigforge_session")
@@ -125,13 +69,23 @@ async def test_pages_redirect_to_login_with_a_relative_next(web: httpx.AsyncClie
     assert response.status_code == 303
     assert response.headers["location"] == "/login?next=%2Fopportunities%3Fq%3Ddjango"
     account = await register(web)
-    signed_in = await _sign_in(web, account, next_path="/connections")
+    signed_in = await sign_in(web, account, next_path="/connections")
     assert signed_in.headers["location"] == "/connections"
+
+
+async def test_the_icon_is_served_without_signing_in(web: httpx.AsyncClient) -> None:
+    login = await web.get("/login")
+    assert '<link rel="icon" href="/static/favicon.svg"' in login.text
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        response = await web.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-type"].startswith("image/svg+xml")
+        assert response.content.startswith(b"<svg")
 
 
 async def test_login_refuses_an_absolute_next(web: httpx.AsyncClient) -> None:
     account = await register(web)
-    response = await _sign_in(web, account, next_path="//evil.example.com/phish")
+    response = await sign_in(web, account, next_path="//evil.example.com/phish")
     assert response.headers["location"] == "/opportunities"
 
 
@@ -146,8 +100,8 @@ async def test_posts_without_the_session_csrf_token_are_forbidden(
     sandbox_app: FastAPI, web: httpx.AsyncClient
 ) -> None:
     account = await register(web)
-    await _scan_upwork(sandbox_app, web, account)
-    await _sign_in(web, account)
+    await connect_and_scan(sandbox_app, web, account)
+    await sign_in(web, account)
     board = await web.get("/opportunities")
     opportunity_id = ROW.findall(board.text)[0]
     missing = await web.post(f"/opportunities/{opportunity_id}/dismiss")
@@ -170,8 +124,8 @@ async def test_dismissing_through_the_form_hides_the_opportunity(
     sandbox_app: FastAPI, web: httpx.AsyncClient
 ) -> None:
     account = await register(web)
-    await _scan_upwork(sandbox_app, web, account)
-    await _sign_in(web, account)
+    await connect_and_scan(sandbox_app, web, account)
+    await sign_in(web, account)
     board = await web.get("/opportunities")
     assert "Success probability" in board.text
     assert "Why this score" in board.text
@@ -179,14 +133,14 @@ async def test_dismissing_through_the_form_hides_the_opportunity(
 
     plain = await web.post(
         f"/opportunities/{first}/dismiss",
-        data={"csrf_token": _csrf(board.text), "return_to": "/opportunities?sort=-score"},
+        data={"csrf_token": csrf_of(board.text), "return_to": "/opportunities?sort=-score"},
     )
     assert plain.status_code == 303
     assert plain.headers["location"] == "/opportunities?sort=-score"
 
     with_htmx = await web.post(
         f"/opportunities/{second}/dismiss",
-        headers={"X-CSRF-Token": _csrf(board.text), "HX-Request": "true"},
+        headers={"X-CSRF-Token": csrf_of(board.text), "HX-Request": "true"},
     )
     assert with_htmx.status_code == 200
     assert "Dismissed" in with_htmx.text
@@ -203,8 +157,8 @@ async def test_filters_refresh_the_list_as_a_fragment(
     sandbox_app: FastAPI, web: httpx.AsyncClient
 ) -> None:
     account = await register(web)
-    await _scan_upwork(sandbox_app, web, account)
-    await _sign_in(web, account)
+    await connect_and_scan(sandbox_app, web, account)
+    await sign_in(web, account)
     fragment = await web.get(
         "/opportunities",
         params={"q": "zzzz-no-such-words", "min_score": "abc"},
@@ -220,15 +174,15 @@ async def test_another_users_opportunity_cannot_be_dismissed(
     sandbox_app: FastAPI, web: httpx.AsyncClient
 ) -> None:
     owner = await register(web)
-    await _scan_upwork(sandbox_app, web, owner)
+    await connect_and_scan(sandbox_app, web, owner)
     listing = await web.get("/api/v1/jobs/opportunities", headers=owner.headers)
     target = listing.json()["opportunities"][0]["id"]
 
     intruder = await register(web)
-    await _sign_in(web, intruder)
+    await sign_in(web, intruder)
     board = await web.get("/opportunities")
     response = await web.post(
-        f"/opportunities/{target}/dismiss", data={"csrf_token": _csrf(board.text)}
+        f"/opportunities/{target}/dismiss", data={"csrf_token": csrf_of(board.text)}
     )
     assert response.status_code == 404
     still = await web.get(f"/api/v1/jobs/opportunities/{target}", headers=owner.headers)
@@ -239,7 +193,7 @@ async def test_connections_page_lists_the_catalog_with_a_generated_key_form(
     web: httpx.AsyncClient,
 ) -> None:
     account = await register(web)
-    await _sign_in(web, account)
+    await sign_in(web, account)
     page = await web.get("/connections")
     assert page.status_code == 200
     assert "You have not connected anything yet." in page.text
@@ -253,8 +207,8 @@ async def test_connect_form_creates_a_connection_or_shows_the_problem(
     web: httpx.AsyncClient,
 ) -> None:
     account = await register(web)
-    await _sign_in(web, account)
-    token = _csrf((await web.get("/connections")).text)
+    await sign_in(web, account)
+    token = csrf_of((await web.get("/connections")).text)
 
     refused = await web.post(
         "/connections/openai",
@@ -280,8 +234,8 @@ async def test_connect_button_starts_oauth_as_the_cookie_user(
     web: httpx.AsyncClient,
 ) -> None:
     account = await register(web)
-    await _sign_in(web, account)
-    token = _csrf((await web.get("/connections")).text)
+    await sign_in(web, account)
+    token = csrf_of((await web.get("/connections")).text)
     start = await web.post("/connections/upwork/authorize", data={"csrf_token": token})
     assert start.status_code == 303
     provider = urlsplit(start.headers["location"])
@@ -299,7 +253,7 @@ async def test_an_expired_access_token_is_refreshed_from_the_refresh_cookie(
     sandbox_app: FastAPI, web: httpx.AsyncClient
 ) -> None:
     account = await register(web)
-    await _sign_in(web, account)
+    await sign_in(web, account)
     old_refresh = web.cookies["gigforge_refresh"]
     settings: Settings = sandbox_app.state.settings
     claims = decode_access_token(settings, web.cookies["gigforge_session"])
@@ -327,10 +281,10 @@ async def test_logout_revokes_the_token_family_and_clears_cookies(
     web: httpx.AsyncClient,
 ) -> None:
     account = await register(web)
-    await _sign_in(web, account)
+    await sign_in(web, account)
     refresh = web.cookies["gigforge_refresh"]
     board = await web.get("/opportunities")
-    out = await web.post("/logout", data={"csrf_token": _csrf(board.text)})
+    out = await web.post("/logout", data={"csrf_token": csrf_of(board.text)})
     assert out.status_code == 303
     assert out.headers["location"] == "/login"
     assert 'gigforge_session=""' in " ".join(out.headers.get_list("set-cookie"))

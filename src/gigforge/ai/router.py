@@ -2,10 +2,20 @@
 
 For a task (proposal, analysis, writing, code, summary) it takes the user's connected LLMs, keeps
 the offers good enough for the task (declared quality), orders them cheapest first (declared
-price, then latency), drops those whose estimated cost breaks the per-task cap, refuses the call
-if the user's monthly budget would be exceeded, masks personal data for models outside this
-machine, answers from the cache when the same (masked) request was answered before, and
-otherwise walks the fallback chain, recording which model answered, its cost and its latency.
+price, then latency), drops those whose estimated cost breaks the per-task cap or what is left of
+the user's monthly budget (refusing the call when nothing is left), masks personal data for
+models outside this machine, answers from the cache when the same (masked) request was answered
+before, and otherwise walks the fallback chain, recording which model answered, its cost and its
+latency.
+
+A call through the router should cost hardly more than the provider's own answer, so an ordinary
+call neither reads nor writes the database on the caller's path. For each database (one per
+process in production) the router keeps in memory each user's LLM connections (`_UserView`, with
+open connectors in `pool.ConnectorPool`), each user's spend this month (`spend.SpendLedger`),
+recent answers (`answers.AnswerCache`) and the rows still to be written (`usage.UsageWriter`);
+each says how it stays true to the database, which remains the authority across processes.
+The app's lifespan calls `router.close(database)`, so nothing recorded is left unwritten at
+shutdown.
 """
 
 from __future__ import annotations
@@ -16,18 +26,22 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from gigforge.ai.answers import CACHE_TTL, AnswerCache, CachedAnswer
 from gigforge.ai.masking import Masker
-from gigforge.ai.models import AICacheEntry, AIUsage
+from gigforge.ai.pool import ConnectorPool, chain_version, detached
+from gigforge.ai.spend import REFRESH_SECONDS, SpendLedger, month_start, stored_spend
+from gigforge.ai.usage import UsageWriter, usage_row
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.models import Connection
 from gigforge.connections.service import connections as connection_service
+from gigforge.db import Database
 from gigforge.integrations.framework import (
     LLM,
     Capability,
@@ -40,8 +54,12 @@ from gigforge.integrations.framework.fallback import NoProviderAnswered, first_a
 from gigforge.kit.clock import utcnow
 from gigforge.kit.errors import Forbidden, ServiceUnavailable
 
-CACHE_TTL = timedelta(days=7)
+logger = structlog.get_logger("gigforge.ai")
+
 DEFAULT_COMPLETION_TOKENS = 512
+# Near the monthly cap (within the dearest candidate's estimate or this share of the budget),
+# spend is read from the database on every call and the call's usage written before it returns.
+NEAR_CAP_SHARE = 0.1
 
 
 class Task(StrEnum):
@@ -138,22 +156,59 @@ class Budgets:
     monthly_micro_usd: int
 
 
+Candidate = tuple[ModelOffer, Connection, int]
+
+
 def estimate_tokens(messages: Sequence[ChatMessage]) -> int:
     """About four characters a token for English; enough to enforce a cap before calling."""
     return max(1, sum(len(message.content) for message in messages) // 4 + 4 * len(messages))
 
 
-def _cache_key(task: Task, messages: Sequence[ChatMessage], max_tokens: int | None) -> str:
+def _cache_key(
+    user_id: uuid.UUID, task: Task, messages: Sequence[ChatMessage], max_tokens: int | None
+) -> str:
+    """The user is part of the key, so one user's answer can never be another's cache hit."""
     payload = json.dumps(
-        {"task": task, "messages": [m.model_dump() for m in messages], "max_tokens": max_tokens},
+        {
+            "user": str(user_id),
+            "task": task,
+            "messages": [m.model_dump() for m in messages],
+            "max_tokens": max_tokens,
+        },
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+@dataclass
+class _UserView:
+    """A user's active LLM connections in fallback order, as last read, and when."""
+
+    chain: tuple[Connection, ...]
+    version: int
+    read_at: float  # time.monotonic()
+    answers_read_at: datetime
+
+
+class _DatabaseState:
+    """What the router keeps for one database: one per process in production."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.views: dict[uuid.UUID, _UserView] = {}
+        self.answers = AnswerCache()
+        self.ledger = SpendLedger()
+        self.writer = UsageWriter(engine, self.ledger)
+        self.connectors = ConnectorPool()
+
+    async def close(self) -> None:
+        await self.writer.close()
+        await self.connectors.close()
+
+
 class Router:
     def __init__(self, catalog: Sequence[ModelOffer] = CATALOG) -> None:
         self.catalog = tuple(catalog)
+        self._states: dict[AsyncEngine, _DatabaseState] = {}
 
     async def candidates(
         self,
@@ -164,14 +219,12 @@ class Router:
         task: Task,
         prompt_tokens: int,
         completion_tokens: int,
-    ) -> list[tuple[ModelOffer, Connection, int]]:
+    ) -> list[Candidate]:
         """(offer, connection, estimated cost) the task may use, cheapest first."""
-        connections = await connection_service.chain(
-            session, user_id, Capability.llm, context=context
-        )
+        view = await self._view(session, user_id, context=context)
         found = [
             (offer, connection, offer.estimate(prompt_tokens, completion_tokens))
-            for connection in connections
+            for connection in view.chain
             for offer in self.catalog
             if offer.integration == connection.integration
             and task in offer.tasks
@@ -212,7 +265,6 @@ class Router:
             if template_variables is None or task not in TEMPLATES:
                 raise
             return await self._from_template(
-                session,
                 user_id,
                 context=context,
                 task=task,
@@ -220,9 +272,61 @@ class Router:
                 skipped=tuple(exc.extensions.get("skipped") or ()),
             )
 
+    async def spent_this_month(self, session: AsyncSession, user_id: uuid.UUID) -> int:
+        """This month's spend: the database's sum plus what this process has yet to write."""
+        month = month_start(utcnow())
+        state = self._states.get(session.bind) if isinstance(session.bind, AsyncEngine) else None
+        unflushed = state.ledger.unflushed(user_id, month) if state is not None else 0
+        return await stored_spend(session, user_id, month) + unflushed
+
+    async def flush(self, database: Database) -> None:
+        """Write every row recorded so far for this database."""
+        state = self._states.get(database.engine)
+        if state is not None:
+            await state.writer.flush()
+
+    async def close(self, database: Database) -> None:
+        """Write what is left and forget the database: for the app's shutdown."""
+        state = self._states.pop(database.engine, None)
+        if state is not None:
+            await state.close()
+
+    def _state(self, database: Database) -> _DatabaseState:
+        state = self._states.get(database.engine)
+        if state is None:
+            state = self._states[database.engine] = _DatabaseState(database.engine)
+        return state
+
+    async def _view(
+        self, session: AsyncSession, user_id: uuid.UUID, *, context: IntegrationContext
+    ) -> _UserView:
+        """The user's chain, read again after a change in this process or REFRESH_SECONDS."""
+        state = self._state(context.database)
+        view = state.views.get(user_id)
+        version = chain_version(user_id)
+        now = time.monotonic()
+        due = view is None or now - view.read_at >= REFRESH_SECONDS
+        if view is not None and not due and view.version == version:
+            return view
+        chain = await connection_service.chain(session, user_id, Capability.llm, context=context)
+        if view is None or due:
+            # Also the answers other processes stored since the last refresh, overlapping it:
+            # their writers store rows a little after the answers.
+            started = utcnow()
+            since = started - CACHE_TTL if view is None else view.answers_read_at
+            await state.answers.warm(session, user_id, since=since)
+            read_at, answers_read_at = now, started - timedelta(seconds=REFRESH_SECONDS)
+        else:
+            read_at, answers_read_at = view.read_at, view.answers_read_at
+        view = _UserView(
+            tuple(detached(connection) for connection in chain), version, read_at, answers_read_at
+        )
+        state.views[user_id] = view
+        await state.connectors.keep_only(user_id, {connection.id for connection in view.chain})
+        return view
+
     async def _from_template(
         self,
-        session: AsyncSession,
         user_id: uuid.UUID,
         *,
         context: IntegrationContext,
@@ -248,19 +352,8 @@ class Router:
         )
         async with writer.client:
             result = await writer.chat(request)
-        await self._record(
-            session,
-            user_id,
-            task=task,
-            integration=spec.slug,
-            connection_id=None,
-            model=result.model,
-            prompt_tokens=0,
-            completion_tokens=0,
-            cost=0,
-            latency_ms=0,
-            cached=False,
-            skipped=skipped,
+        self._state(context.database).writer.add(
+            usage_row(user_id, task, integration=spec.slug, model=result.model, skipped=skipped)
         )
         return RoutedAnswer(result.text, spec.slug, result.model, 0, 0, False, skipped, not_ai=True)
 
@@ -298,54 +391,85 @@ class Router:
                 f"The cheapest model would cost about ${cheapest / 1e6:.4f}, over the "
                 f"${budgets.per_task_micro_usd / 1e6:.4f} cap for one {task.value} request"
             )
-        spent = await self.spent_this_month(session, user_id)
-        if spent + affordable[0][2] > budgets.monthly_micro_usd:
+        state = self._state(context.database)
+        month = month_start(utcnow())
+        dearest = max(item[2] for item in affordable)
+        spent, near_cap = await state.ledger.check(
+            session,
+            user_id,
+            month,
+            budget=budgets.monthly_micro_usd,
+            margin=max(dearest, int(budgets.monthly_micro_usd * NEAR_CAP_SHARE)),
+        )
+        # A fallback may answer too, so each candidate must fit what is left of the budget.
+        within = [item for item in affordable if spent + item[2] <= budgets.monthly_micro_usd]
+        if not within:
             raise BudgetExceeded(
                 f"This month's AI budget of ${budgets.monthly_micro_usd / 1e6:.2f} is spent "
                 f"(${spent / 1e6:.2f} used)"
             )
-
-        masker = Masker(names=tuple(names))
-        masked = [ChatMessage(role=m.role, content=masker.mask(m.content)) for m in messages]
-        key = _cache_key(task, masked, max_tokens)
-        hit = await session.get(AICacheEntry, key)
-        if hit is not None and hit.user_id == user_id and utcnow() - hit.created_at < CACHE_TTL:
-            await self._record(
+        with state.ledger.reserve(user_id, month, max(item[2] for item in within)):
+            answer = await self._answer(
+                state,
                 session,
                 user_id,
+                context=context,
                 task=task,
-                integration=hit.integration,
-                connection_id=None,
-                model=hit.model,
-                prompt_tokens=0,
-                completion_tokens=0,
-                cost=0,
-                latency_ms=0,
-                cached=True,
-                skipped=(),
+                messages=messages,
+                candidates=within,
+                names=names,
+                max_tokens=max_tokens,
+                temperature=temperature,
+            )
+        if near_cap:
+            # Other processes read the database near the cap: let them see this call now.
+            await state.writer.flush()
+        return answer
+
+    async def _answer(
+        self,
+        state: _DatabaseState,
+        session: AsyncSession,
+        user_id: uuid.UUID,
+        *,
+        context: IntegrationContext,
+        task: Task,
+        messages: Sequence[ChatMessage],
+        candidates: Sequence[Candidate],
+        names: Sequence[str],
+        max_tokens: int | None,
+        temperature: float | None,
+    ) -> RoutedAnswer:
+        """From the cache or the first candidate that answers; the usage is recorded either way."""
+        masker = Masker(names=tuple(names))
+        masked = [ChatMessage(role=m.role, content=masker.mask(m.content)) for m in messages]
+        key = _cache_key(user_id, task, masked, max_tokens)
+        hit = state.answers.get(key, user_id, utcnow())
+        if hit is not None:
+            state.writer.add(
+                usage_row(user_id, task, integration=hit.integration, model=hit.model, cached=True)
             )
             return RoutedAnswer(masker.restore(hit.text), hit.integration, hit.model, 0, 0, True)
 
-        async def ask(item: tuple[ModelOffer, Connection, int]) -> tuple[ChatResult, int]:
+        async def ask(item: Candidate) -> tuple[ChatResult, int]:
             offer, connection, _estimate = item
-            connector = await connection_service.connector(
-                session, context=context, connection=connection
-            )
-            if not isinstance(connector, LLM):
-                raise NoModelAvailable(f"{connection.integration} is not a language model")
             request = ChatRequest(
                 model=offer.model,
                 messages=masked if offer.leaves_machine else list(messages),
                 max_tokens=max_tokens,
                 temperature=temperature,
             )
-            started = time.perf_counter()
-            async with connector.client:
+            async with state.connectors.lease(
+                session, context=context, connection=connection
+            ) as connector:
+                if not isinstance(connector, LLM):
+                    raise NoModelAvailable(f"{connection.integration} is not a language model")
+                started = time.perf_counter()
                 result = await connector.chat(request)
             return result, int((time.perf_counter() - started) * 1000)
 
         labelled = [
-            (f"{item[0].integration}:{item[0].model}@{item[1].name}", item) for item in affordable
+            (f"{item[0].integration}:{item[0].model}@{item[1].name}", item) for item in candidates
         ]
         answered = await first_answer(labelled, ask)
         result, latency_ms = answered.result
@@ -353,80 +477,42 @@ class Router:
             item for label, item in labelled if label == answered.answered_by
         )
         cost = offer.cost(result)
-        await self._record(
-            session,
+        usage = usage_row(
             user_id,
-            task=task,
+            task,
             integration=offer.integration,
-            connection_id=connection.id,
             model=result.model,
+            connection_id=connection.id,
             prompt_tokens=result.usage.prompt_tokens,
             completion_tokens=result.usage.completion_tokens,
             cost=cost,
             latency_ms=latency_ms,
-            cached=False,
             skipped=answered.skipped,
         )
         stored_text = result.text if offer.leaves_machine else masker.mask(result.text)
-        await session.merge(
-            AICacheEntry(
-                key=key,
-                user_id=user_id,
-                integration=offer.integration,
-                model=result.model,
-                text=stored_text,
-                prompt_tokens=result.usage.prompt_tokens,
-                completion_tokens=result.usage.completion_tokens,
-                created_at=utcnow(),
-            )
+        state.answers.put(
+            key,
+            CachedAnswer(
+                user_id, offer.integration, result.model, stored_text, usage["created_at"]
+            ),
         )
-        await session.flush()
+        state.writer.add(
+            usage,
+            {
+                "key": key,
+                "user_id": user_id,
+                "integration": offer.integration,
+                "model": result.model,
+                "text": stored_text,
+                "prompt_tokens": result.usage.prompt_tokens,
+                "completion_tokens": result.usage.completion_tokens,
+                "created_at": usage["created_at"],
+            },
+        )
         text = masker.restore(result.text) if offer.leaves_machine else result.text
         return RoutedAnswer(
             text, offer.integration, result.model, cost, latency_ms, False, answered.skipped
         )
-
-    async def spent_this_month(self, session: AsyncSession, user_id: uuid.UUID) -> int:
-        start = utcnow().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        total = await session.scalar(
-            select(func.coalesce(func.sum(AIUsage.cost_micro_usd), 0)).where(
-                AIUsage.user_id == user_id, AIUsage.created_at >= start
-            )
-        )
-        return int(total or 0)
-
-    async def _record(
-        self,
-        session: AsyncSession,
-        user_id: uuid.UUID,
-        *,
-        task: Task,
-        integration: str,
-        connection_id: uuid.UUID | None,
-        model: str,
-        prompt_tokens: int,
-        completion_tokens: int,
-        cost: int,
-        latency_ms: int,
-        cached: bool,
-        skipped: Sequence[tuple[str, str]],
-    ) -> None:
-        session.add(
-            AIUsage(
-                user_id=user_id,
-                task=task.value,
-                integration=integration,
-                connection_id=connection_id,
-                model=model,
-                prompt_tokens=prompt_tokens,
-                completion_tokens=completion_tokens,
-                cost_micro_usd=cost,
-                latency_ms=latency_ms,
-                cached=cached,
-                skipped=[list(item) for item in skipped],
-            )
-        )
-        await session.flush()
 
 
 router = Router()

@@ -98,6 +98,9 @@ class Connection(IdMixin, TimestampMixin, Base):
     token_expires_at: Mapped[datetime | None]
     last_checked_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # Set when a whole quota window was spent: the dashboard says so until it resets.
+    quota_reached_until: Mapped[datetime | None]
+    quota_limit: Mapped[str | None] = mapped_column(String(60))
 
 
 class OAuthState(IdMixin, Base):

@@ -45,6 +45,10 @@ class ConnectionRead(OutputSchema):
     token_expires_at: datetime | None
     last_checked_at: datetime | None
     last_error: str | None
+    quota_reached_until: datetime | None = Field(
+        description="Set when a whole hourly or daily quota was spent: calls wait until then"
+    )
+    quota_limit: str | None = Field(description="The quota that was spent, e.g. '1000 per 1 day'")
     created_at: datetime
 
 

@@ -19,6 +19,7 @@ from gigforge.accounts.principal import Principal
 from gigforge.audit.service import Actor
 from gigforge.audit.service import audit as audit_service
 from gigforge.connections.context import IntegrationContext
+from gigforge.connections.local_files import confine_local_paths
 from gigforge.connections.models import Connection, ConnectionStatus, OAuthState
 from gigforge.connections.repository import ConnectionRepository, OAuthStateRepository
 from gigforge.connections.schemas import ConnectionCreate, ConnectionUpdate
@@ -134,7 +135,8 @@ class ConnectionService:
                 f"GET /api/v1/connections/{spec.slug}/authorize"
             )
         base_url = data.base_url or context.default_base_url(spec.slug)
-        public, secret = split_config(spec, data.config)
+        raw = confine_local_paths(spec.config_model, data.config, context.settings.local_files_root)
+        public, secret = split_config(spec, raw)
         await self._ensure_free(session, principal.user_id, spec.slug, data.name)
         connection = Connection(
             id=uuid.uuid4(),
@@ -151,9 +153,7 @@ class ConnectionService:
             context,
             connection,
             credentials=self._key_credentials(spec, _static(secret, spec)),
-            config=spec.config_model.model_validate(data.config)
-            if spec.secrets_in_config
-            else None,
+            config=spec.config_model.model_validate(raw) if spec.secrets_in_config else None,
         )
         await self._run_test(connector, connection)
         connection.secret_id = await vault.put(
@@ -334,7 +334,12 @@ class ConnectionService:
                 connection.status = ConnectionStatus.disabled
         if data.config is not None:
             spec = context.spec_for(connection.integration)
-            public, secret = split_config(spec, {**connection.config, **data.config})
+            raw = confine_local_paths(
+                spec.config_model,
+                {**connection.config, **data.config},
+                context.settings.local_files_root,
+            )
+            public, secret = split_config(spec, raw)
             connection.config = public
             if secret and connection.secret_id is not None:
                 stored = await vault.get(

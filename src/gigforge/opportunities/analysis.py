@@ -129,7 +129,6 @@ class _Terms:
     currency: str
 
 
-@lru_cache(maxsize=256)
 def _terms(profile: MatchingProfile) -> _Terms:
     keywords = tuple(
         sorted(
@@ -163,55 +162,82 @@ def analyze(
     now: datetime | None = None,
 ) -> Analysis:
     """Score one listing for one user; the same inputs (and `now`) always give the same result."""
-    terms = _terms(profile)
-    client = posting.client
-    skills = posting.skills
-    matched = sum(1 for skill in skills if skill in terms.skills)
-    ratio = _budget_ratio(posting, profile, terms.currency)
-    hours_old = _hours_since(posting.posted_at, now or datetime.now(UTC))
-    exclusion = _exclusion(posting, profile, terms)
-    skill_match = matched / len(skills) if skills and terms.skills else 0.5
-    # tanh(log(ratio)), written without either: 0 at par, +-0.6 at double or half.
-    budget_fit = 0.0 if ratio is None else (ratio * ratio - 1.0) / (ratio * ratio + 1.0)
-    verified = client.payment_verified
-    category_match = _category_match(posting.category, terms.categories)
-    values = (
-        skill_match,
-        budget_fit,
-        0.0 if verified is None else (1.0 if verified else -1.0),
-        0.0 if client.rating is None else min(max(client.rating - 4.0, -1.0), 1.0),
-        _scaled_log(client.hires, _HISTORY_SCALE),
-        _scaled_log(posting.proposals_count, _COMPETITION_SCALE),
-        0.0 if hours_old is None else 0.5 ** (hours_old / _FRESHNESS_HALF_LIFE_HOURS),
-        0.0 if exclusion is None else 1.0,
-        category_match,
-    )
-    coefficients = weights.coefficients()
-    logit = weights.intercept + sum(map(operator.mul, coefficients, values))
-    logit = min(max(logit, -_MAX_LOGIT), _MAX_LOGIT)
-    probability = min(max(1.0 / (1.0 + math.exp(-logit)), 0.01), 0.99)
+    return _scorer(profile, weights).score(posting, now=now or datetime.now(UTC))
 
-    contributions = [w * (x - n) for w, x, n in zip(coefficients, values, NEUTRAL, strict=True)]
-    strengths = [abs(contribution) for contribution in contributions]
-    # Strongest first; a stable sort breaks ties in FEATURES order, so wording never flickers.
-    ranked = sorted(range(len(FEATURES)), key=strengths.__getitem__, reverse=True)
-    notable = [index for index in ranked if strengths[index] >= _NOTABLE]
-    factors = tuple(
-        _sentence(FEATURES[index], values[index], posting, matched, ratio, hours_old, exclusion)
-        for index in notable[:_MAX_FACTORS]
-    )
 
-    # Fit is about the work and the pay, not the client or the crowd, each mapped to [0, 1].
-    fit = 0.6 * skill_match + 0.25 * (budget_fit + 1.0) / 2.0 + 0.15 * (category_match + 1.0) / 2.0
-    complexity = _complexity(posting)
-    return Analysis(
-        complexity_score=complexity,
-        success_probability=round(probability, 4),
-        estimated_hours=_estimated_hours(posting, profile, terms.currency, complexity),
-        fit_score=min(max(round(100 * fit), 0), 100),
-        factors=factors,
-        features=dict(zip(FEATURES, values, strict=True)),
-    )
+@lru_cache(maxsize=256)
+def _scorer(profile: MatchingProfile, weights: ModelWeights) -> Scorer:
+    return Scorer(profile, weights)
+
+
+class Scorer:
+    """Scores listings for one user. The profile's terms and the model's coefficients are
+    prepared here once rather than per listing: a scan builds one and scores thousands."""
+
+    __slots__ = ("_coefficients", "_intercept", "_profile", "_terms")
+
+    def __init__(self, profile: MatchingProfile, weights: ModelWeights = PRIOR) -> None:
+        self._profile = profile
+        self._terms = _terms(profile)
+        self._intercept = weights.intercept
+        self._coefficients = weights.coefficients()
+
+    def score(self, posting: NormalizedPosting, *, now: datetime) -> Analysis:
+        """What `analyze` returns for this scorer's profile and weights."""
+        profile, terms = self._profile, self._terms
+        client = posting.client
+        skills = posting.skills
+        matched = sum(1 for skill in skills if skill in terms.skills)
+        ratio = _budget_ratio(posting, profile, terms.currency)
+        hours_old = _hours_since(posting.posted_at, now)
+        exclusion = _exclusion(posting, profile, terms)
+        skill_match = matched / len(skills) if skills and terms.skills else 0.5
+        # tanh(log(ratio)), written without either: 0 at par, +-0.6 at double or half.
+        budget_fit = 0.0 if ratio is None else (ratio * ratio - 1.0) / (ratio * ratio + 1.0)
+        verified = client.payment_verified
+        category_match = _category_match(posting.category, terms.categories)
+        values = (
+            skill_match,
+            budget_fit,
+            0.0 if verified is None else (1.0 if verified else -1.0),
+            0.0 if client.rating is None else min(max(client.rating - 4.0, -1.0), 1.0),
+            _scaled_log(client.hires, _HISTORY_SCALE),
+            _scaled_log(posting.proposals_count, _COMPETITION_SCALE),
+            0.0 if hours_old is None else 0.5 ** (hours_old / _FRESHNESS_HALF_LIFE_HOURS),
+            0.0 if exclusion is None else 1.0,
+            category_match,
+        )
+        coefficients = self._coefficients
+        logit = self._intercept + sum(map(operator.mul, coefficients, values))
+        logit = min(max(logit, -_MAX_LOGIT), _MAX_LOGIT)
+        probability = min(max(1.0 / (1.0 + math.exp(-logit)), 0.01), 0.99)
+
+        strengths = [
+            abs(w * (x - n)) for w, x, n in zip(coefficients, values, NEUTRAL, strict=True)
+        ]
+        # Strongest first; a stable sort breaks ties in FEATURES order, so wording never flickers.
+        ranked = sorted(range(len(FEATURES)), key=strengths.__getitem__, reverse=True)
+        notable = [index for index in ranked if strengths[index] >= _NOTABLE]
+        factors = tuple(
+            _sentence(FEATURES[index], values[index], posting, matched, ratio, hours_old, exclusion)
+            for index in notable[:_MAX_FACTORS]
+        )
+
+        # Fit is about the work and the pay, not the client or the crowd, each mapped to [0, 1].
+        fit = (
+            0.6 * skill_match
+            + 0.25 * (budget_fit + 1.0) / 2.0
+            + 0.15 * (category_match + 1.0) / 2.0
+        )
+        complexity = _complexity(posting)
+        return Analysis(
+            complexity_score=complexity,
+            success_probability=round(probability, 4),
+            estimated_hours=_estimated_hours(posting, profile, terms.currency, complexity),
+            fit_score=min(max(round(100 * fit), 0), 100),
+            factors=factors,
+            features=dict(zip(FEATURES, values, strict=True)),
+        )
 
 
 def _scaled_log(count: int | None, scale: float) -> float:

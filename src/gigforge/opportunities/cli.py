@@ -7,6 +7,7 @@ import signal
 from typing import Annotated
 
 import typer
+from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -23,9 +24,15 @@ from gigforge.connections.context import IntegrationContext
 from gigforge.db import unit_of_work
 from gigforge.kit.errors import GigforgeError
 from gigforge.opportunities.scanning import Scanner, ScanReport, sources_of
-from gigforge.opportunities.scheduler import work_forever
+from gigforge.opportunities.scheduler import work_forever, work_once
 
 console = Console(soft_wrap=True)
+
+
+async def _close(app: FastAPI) -> None:
+    """Finish background writes (quota notices), then close the database."""
+    await app.state.quota_notices.drain()
+    await app.state.database.dispose()
 
 
 def scan(
@@ -34,7 +41,8 @@ def scan(
 ) -> None:
     """Scan your sources now: progress per source, then a summary. A failing source is
     reported and the others still run."""
-    context: IntegrationContext = _app().state.integrations
+    app = _app()
+    context: IntegrationContext = app.state.integrations
 
     async def main() -> list[ScanReport]:
         async with unit_of_work(context.database) as session:
@@ -66,7 +74,7 @@ def scan(
 
                 reports.append(await scanner.scan(connection.id, progress=advance))
                 progress.update(task, total=reports[-1].seen, completed=reports[-1].seen)
-        await context.database.dispose()
+        await _close(app)
         return reports
 
     try:
@@ -86,16 +94,32 @@ def scan(
     console.print(table)
 
 
-def worker() -> None:
-    """Scan every due source on its schedule until stopped (SIGINT or SIGTERM)."""
-    context: IntegrationContext = _app().state.integrations
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Do what is due now (submit, then scan) and exit")
+    ] = False,
+) -> None:
+    """Submit approved proposals and scan every due source on its schedule until stopped
+    (SIGINT or SIGTERM); with --once, a single pass, e.g. from cron."""
+    app = _app()
+    context: IntegrationContext = app.state.integrations
 
     async def main() -> None:
+        if once:
+            reports = await work_once(context)
+            await _close(app)
+            console.print(f"Worked once: {len(reports)} source(s) scanned.")
+            failed = [report for report in reports if report.error]
+            for report in failed:
+                console.print(f"[red]{report.integration}: {report.error}[/red]")
+            if failed:
+                raise typer.Exit(1)
+            return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         await work_forever(context, stop)
-        await context.database.dispose()
+        await _close(app)
 
     asyncio.run(main())

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import lru_cache
 from itertools import islice
 from typing import Final
 
@@ -42,6 +43,13 @@ _DESCRIPTION_SOURCE_LIMIT = 5 * DESCRIPTION_LIMIT
 _TRUNCATION_STEP = 256
 
 _NEEDS_SANITIZER = re.compile(r"[<&\x00]")
+# nh3 hands safe HTML back as it came (but for surrounding whitespace) unless the text holds one
+# of these: markup or an entity, a character it escapes (">", no-break space), a carriage return
+# (HTML parsing makes it a newline), NUL or a byte-order mark (both dropped).
+_CHANGED_BY_SANITIZER = re.compile("[\x00\r&<>\xa0\ufeff]")
+# Skills, categories and countries repeat from listing to listing; each is cleaned once.
+_LABEL_CACHE_SIZE = 4096
+_LABEL_CACHE_LENGTH = 1000
 # No whitespace, controls, quotes, angle brackets or backslashes: browsers "repair" those.
 _URL_CHARACTERS = r"\s\\<>\"\x00-\x1f\x7f"
 _HTTP_URL = re.compile(rf"https?://[^/?#{_URL_CHARACTERS}]+(?:[/?#][^{_URL_CHARACTERS}]*)?", re.I)
@@ -127,7 +135,19 @@ def _plain(value: str, limit: int) -> str:
 
 
 def _optional_text(value: object, limit: int) -> str | None:
-    return (_plain(value, limit) or None) if isinstance(value, str) else None
+    return (_label(value, limit) or None) if isinstance(value, str) else None
+
+
+def _label(value: str, limit: int) -> str:
+    """`_plain` for short, often repeated text; a long one is cleaned without the cache."""
+    if len(value) > _LABEL_CACHE_LENGTH:
+        return _plain(value, limit)
+    return _cached_plain(value, limit)
+
+
+@lru_cache(maxsize=_LABEL_CACHE_SIZE)
+def _cached_plain(value: str, limit: int) -> str:
+    return _plain(value, limit)
 
 
 def _description(value: object) -> tuple[str, str]:
@@ -139,7 +159,10 @@ def _description(value: object) -> tuple[str, str]:
     """
     if not isinstance(value, str) or not value:
         return "", ""
-    cleaned = safe_html(value[:_DESCRIPTION_SOURCE_LIMIT])
+    source = value[:_DESCRIPTION_SOURCE_LIMIT]
+    # Most listings are plain text, which the sanitizer would only strip, at a cost per character.
+    unchanged = _CHANGED_BY_SANITIZER.search(source) is None
+    cleaned = source.strip() if unchanged else safe_html(source)
     cut = DESCRIPTION_LIMIT
     while len(cleaned) > DESCRIPTION_LIMIT:
         # A cut can split a tag or an entity; sanitizing the cut repairs it (and may close tags).
@@ -157,7 +180,7 @@ def _skills(values: object) -> tuple[str, ...]:
     for value in islice(values, 4 * SKILLS_LIMIT):
         if not isinstance(value, str):
             continue
-        skill = _plain(value, _SKILL_LENGTH).lower()
+        skill = _label(value, _SKILL_LENGTH).lower()
         if skill and skill not in seen:
             seen[skill] = None
             if len(seen) == SKILLS_LIMIT:

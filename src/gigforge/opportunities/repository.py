@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, or_, select, union, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from gigforge.kit.repository import Repository
@@ -98,22 +98,39 @@ class OpportunityRepository(Repository[Opportunity]):
         return {row.external_id: row for row in rows}
 
     async def band_candidates(
-        self, user_id: uuid.UUID, bands: Sequence[tuple[int, int, int, int]]
+        self,
+        user_id: uuid.UUID,
+        bands: Sequence[tuple[int, int, int, int]],
+        *,
+        excluding_scan: tuple[uuid.UUID, datetime] | None = None,
     ) -> Sequence[tuple[uuid.UUID, str, int]]:
-        """Originals sharing a band with any of these fingerprints: near-duplicate candidates."""
+        """Originals sharing a band with any of these fingerprints: near-duplicate candidates.
+
+        One SELECT per band, joined by UNION, so each uses its own (user_id, band) index. The
+        same test written as one OR leads SQLite to read every row the user has, which made each
+        batch of a scan slower than the last. `excluding_scan`, a connection and the time its
+        scan started, leaves out what that scan has stored so far: the scan holds those itself.
+        """
         if not bands:
             return []
-        columns = (Opportunity.band0, Opportunity.band1, Opportunity.band2, Opportunity.band3)
-        conditions = [
-            column.in_({band[index] for band in bands}) for index, column in enumerate(columns)
-        ]
-        result = await self.session.execute(
-            select(Opportunity.id, Opportunity.platform, Opportunity.fingerprint).where(
-                Opportunity.user_id == user_id,
-                Opportunity.duplicate_of_id.is_(None),
-                or_(*conditions),
+        scope = [Opportunity.user_id == user_id, Opportunity.duplicate_of_id.is_(None)]
+        if excluding_scan is not None:
+            connection_id, started = excluding_scan
+            scope.append(
+                or_(
+                    Opportunity.connection_id.is_(None),
+                    Opportunity.connection_id != connection_id,
+                    Opportunity.first_seen_at < started,
+                )
             )
-        )
+        columns = (Opportunity.band0, Opportunity.band1, Opportunity.band2, Opportunity.band3)
+        per_band = [
+            select(Opportunity.id, Opportunity.platform, Opportunity.fingerprint).where(
+                column.in_({band[index] for band in bands}), *scope
+            )
+            for index, column in enumerate(columns)
+        ]
+        result = await self.session.execute(union(*per_band))
         return [(row[0], row[1], row[2]) for row in result.all()]
 
     async def outcomes(self, user_id: uuid.UUID) -> Sequence[Opportunity]:

@@ -3,18 +3,23 @@
 Stages are pure functions (`normalize`, `dedupe`, `analysis`); this module only moves batches
 between the source and the database, so a bad item costs one skipped posting, a failing source
 one report line, and a crash at most the batch in flight (the cursor advances with the batch).
+A scan runs its stages side by side: while one batch is written, the next is fetched and scored.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import struct
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, NamedTuple, cast
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.connections.context import IntegrationContext
@@ -31,7 +36,7 @@ from gigforge.integrations.framework import (
     Marketplace,
 )
 from gigforge.kit.clock import utcnow
-from gigforge.opportunities.analysis import ModelWeights, analyze
+from gigforge.opportunities.analysis import ModelWeights, Scorer
 from gigforge.opportunities.dedupe import (
     NEAR_DUPLICATE_DISTANCE,
     bands,
@@ -44,14 +49,29 @@ from gigforge.opportunities.models import Opportunity, SourceSchedule
 from gigforge.opportunities.normalize import NormalizationError, normalize
 from gigforge.opportunities.repository import OpportunityRepository, ProfileRepository
 from gigforge.opportunities.service import matching_profile, weights_of
-from gigforge.opportunities.types import Analysis, Attribution, MatchingProfile, NormalizedPosting
+from gigforge.opportunities.types import (
+    Analysis,
+    Attribution,
+    ClientInfo,
+    MatchingProfile,
+    NormalizedPosting,
+)
 
 logger = structlog.get_logger("gigforge.opportunities")
 
 SCANNED_CAPABILITIES = (Capability.marketplace, Capability.job_feed)
 DEFAULT_INTERVAL = timedelta(minutes=15)
-BATCH_SIZE = 500
+# SQLite writes every index page a transaction touched at commit, and the eight indexes of the
+# opportunities table are spread at random, so larger transactions cost less per row: at 100,000
+# rows, 2,000 per batch take under two thirds of the time per row that 500 do.
+BATCH_SIZE = 2_000
 MAX_POSTINGS_PER_SCAN = 5_000
+# The reader and the announcer yield to the event loop this often, so a write waiting on the
+# database resumes soon after its answer arrives rather than after a whole page of work.
+_YIELD_EVERY = 16
+_OPPORTUNITIES = cast(Table, Opportunity.__table__)
+_CLIENT_FIELDS = tuple(item.name for item in fields(ClientInfo))
+_FINGERPRINT = struct.Struct("<Q")
 
 
 @dataclass
@@ -89,6 +109,59 @@ def _attribution(posting: JobPosting) -> Attribution | None:
     )
 
 
+class _Scored(NamedTuple):
+    fingerprint: int
+    row: dict[str, Any]  # the opportunities row, but for its id and duplicate_of_id
+
+
+class _Batch:
+    """Postings normalized, scored, fingerprinted and laid out as rows, waiting for their
+    transaction, which then has only the database's part to do. Scores in one batch are taken
+    at one moment, so listings stored together are aged alike.
+
+    Only the rows are kept, not the postings they were made from: a scan holds a few thousand
+    listings in flight, and each object fewer is one the garbage collector need not walk.
+    """
+
+    def __init__(
+        self, scorer: Scorer, *, user_id: uuid.UUID, connection_id: uuid.UUID | None
+    ) -> None:
+        self.scorer = scorer
+        self.user_id = user_id
+        self.connection_id = connection_id
+        self.now = utcnow()
+        self.items: dict[tuple[str, str], _Scored] = {}
+        self.skipped_reasons: list[str] = []
+        self.cursor: str | None = None
+        self.size = 0
+
+    def add(self, posting: JobPosting) -> None:
+        """A listing seen twice in one batch is stored once, as last seen."""
+        self.size += 1
+        if posting.cursor:
+            self.cursor = posting.cursor
+        try:
+            item = normalize(posting, attribution=_attribution(posting))
+        except NormalizationError as exc:
+            self.skipped_reasons.append(str(exc))
+            logger.warning("posting skipped", platform=posting.platform, reason=str(exc))
+            return
+        fingerprint = simhash(item)
+        row = _row(
+            item,
+            self.scorer.score(item, now=self.now),
+            user_id=self.user_id,
+            connection_id=self.connection_id,
+            fingerprint=fingerprint,
+            now=self.now,
+        )
+        self.items[(item.platform, item.external_id)] = _Scored(fingerprint, row)
+
+
+# What the reader puts on the queue once the source has nothing more.
+_END = None
+
+
 class Scanner:
     def __init__(
         self,
@@ -107,6 +180,10 @@ class Scanner:
         *,
         progress: Callable[[int], None] | None = None,
     ) -> ScanReport:
+        """Three stages overlap: a reader task fetches and scores at most one batch ahead,
+        this coroutine writes batch after batch, and each batch's events go out while the next
+        is written. The database works outside the event loop's thread (SQLite in aiosqlite's,
+        PostgreSQL in its server), so its time hides behind the reader's."""
         database = self.context.database
         async with unit_of_work(database) as session:
             connection = await session.get(Connection, connection_id)
@@ -123,32 +200,89 @@ class Scanner:
             )
             user_id = connection.user_id
         started = utcnow()
-        batch: list[JobPosting] = []
         last_cursor = cursor
-        try:
-            async with connector.client:
-                async for posting in self._postings(
-                    connector, cursor=cursor, since=since, profile=profile
-                ):
-                    batch.append(posting)
-                    if len(batch) >= self.batch_size:
-                        last_cursor = await self._flush(
-                            batch, user_id, connection_id, profile, weights, report, last_cursor
+        originals = _BandIndex()
+        batches: asyncio.Queue[_Batch | Exception | None] = asyncio.Queue(maxsize=1)
+        announcing: asyncio.Task[None] | None = None
+        async with connector.client:
+            reader = asyncio.create_task(
+                self._read(
+                    connector,
+                    batches,
+                    cursor=cursor,
+                    since=since,
+                    profile=profile,
+                    new_batch=partial(
+                        _Batch,
+                        Scorer(profile, weights),
+                        user_id=user_id,
+                        connection_id=connection_id,
+                    ),
+                )
+            )
+            try:
+                while (batch := await batches.get()) is not _END:
+                    if isinstance(batch, IntegrationError):
+                        report.error = batch.detail
+                        logger.warning(
+                            "scan failed", integration=report.integration, error=batch.detail
                         )
-                        batch = []
-                        if progress:
-                            progress(report.seen)
-                if batch:
-                    last_cursor = await self._flush(
-                        batch, user_id, connection_id, profile, weights, report, last_cursor
-                    )
+                        break
+                    if isinstance(batch, Exception):
+                        raise batch
+                    async with unit_of_work(database) as session:
+                        created = await self._store(
+                            session,
+                            batch,
+                            report=report,
+                            originals=originals,
+                            scan_started=started,
+                        )
+                    last_cursor = batch.cursor or last_cursor
+                    if announcing is not None:
+                        await announcing
+                    announcing = asyncio.create_task(self._announce(created, user_id))
                     if progress:
                         progress(report.seen)
-        except IntegrationError as exc:
-            report.error = exc.detail
-            logger.warning("scan failed", integration=report.integration, error=exc.detail)
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+                if announcing is not None:
+                    await announcing
         await self._finish(connection_id, report, cursor=last_cursor, started=started)
         return report
+
+    async def _read(
+        self,
+        connector: Any,
+        batches: asyncio.Queue[_Batch | Exception | None],
+        *,
+        cursor: str | None,
+        since: Any,
+        profile: MatchingProfile,
+        new_batch: Callable[[], _Batch],
+    ) -> None:
+        """Fill batches from the source; a failure goes down the queue after the good batches,
+        and a batch cut short by it is dropped, so the cursor never skips what was not stored."""
+        batch = new_batch()
+        try:
+            async for posting in self._postings(
+                connector, cursor=cursor, since=since, profile=profile
+            ):
+                batch.add(posting)
+                if batch.size >= self.batch_size:
+                    await batches.put(batch)
+                    batch = new_batch()
+                elif batch.size % _YIELD_EVERY == 0:
+                    # The writer may be waiting on a database answer that has arrived.
+                    await asyncio.sleep(0)
+        except Exception as exc:  # handed to the writer, which reports or re-raises it
+            await batches.put(exc)
+            return
+        if batch.size:
+            await batches.put(batch)
+        await batches.put(_END)
 
     async def _postings(
         self, connector: Any, *, cursor: str | None, since: Any, profile: MatchingProfile
@@ -173,36 +307,19 @@ class Scanner:
                 "this integration offers no job source", integration=connector.spec.slug
             )
 
-    async def _flush(
-        self,
-        batch: Sequence[JobPosting],
-        user_id: uuid.UUID,
-        connection_id: uuid.UUID | None,
-        profile: MatchingProfile,
-        weights: ModelWeights,
-        report: ScanReport,
-        cursor: str | None,
-    ) -> str | None:
-        async with unit_of_work(self.context.database) as session:
-            new_ids = await self.store(
-                session,
-                batch,
-                user_id=user_id,
-                connection_id=connection_id,
-                profile=profile,
-                weights=weights,
-                report=report,
-            )
-        for opportunity_id, title, platform in new_ids:
+    async def _announce(
+        self, created: Sequence[tuple[uuid.UUID, str, str]], user_id: uuid.UUID
+    ) -> None:
+        """`opportunity.found` for each new listing of a committed batch, a few at a time so
+        the next batch's write is not held up behind them."""
+        for count, (opportunity_id, title, platform) in enumerate(created, 1):
             await self.context.runtime.events.publish(
                 "opportunity.found",
                 {"opportunity_id": str(opportunity_id), "platform": platform, "title": title},
                 user_id=user_id,
             )
-        for posting in reversed(batch):
-            if posting.cursor:
-                return posting.cursor
-        return cursor
+            if count % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)
 
     async def store(
         self,
@@ -216,60 +333,73 @@ class Scanner:
         report: ScanReport,
     ) -> list[tuple[uuid.UUID, str, str]]:
         """Upsert one batch; returns the new, non-duplicate opportunities."""
-        normalized: dict[tuple[str, str], NormalizedPosting] = {}
+        prepared = _Batch(Scorer(profile, weights), user_id=user_id, connection_id=connection_id)
         for posting in batch:
-            try:
-                item = normalize(posting, attribution=_attribution(posting))
-            except NormalizationError as exc:
-                report.skipped += 1
-                report.skipped_reasons.append(str(exc))
-                logger.warning("posting skipped", platform=posting.platform, reason=str(exc))
-                continue
-            normalized[(item.platform, item.external_id)] = item
+            prepared.add(posting)
+        return await self._store(
+            session,
+            prepared,
+            report=report,
+            originals=_BandIndex(),
+            scan_started=None,
+        )
+
+    async def _store(
+        self,
+        session: AsyncSession,
+        batch: _Batch,
+        *,
+        report: ScanReport,
+        originals: _BandIndex,
+        scan_started: datetime | None,
+    ) -> list[tuple[uuid.UUID, str, str]]:
+        """Updates listings already stored and inserts the rest, each new one linked to the
+        original it nearly duplicates, if any. `originals` holds the originals stored earlier
+        in this scan (started at `scan_started`), which the database query then leaves out."""
+        user_id, connection_id = batch.user_id, batch.connection_id
+        report.skipped += len(batch.skipped_reasons)
+        report.skipped_reasons.extend(batch.skipped_reasons)
         repository = OpportunityRepository(session)
-        by_platform: dict[str, list[NormalizedPosting]] = {}
-        for item in normalized.values():
-            by_platform.setdefault(item.platform, []).append(item)
-        fresh: list[tuple[NormalizedPosting, Analysis, int]] = []
+        by_platform: dict[str, list[_Scored]] = {}
+        for (platform, _external_id), scored in batch.items.items():
+            by_platform.setdefault(platform, []).append(scored)
+        fresh: list[_Scored] = []
         for platform, items in by_platform.items():
-            existing = await repository.existing(user_id, platform, [i.external_id for i in items])
-            for item in items:
-                analysis = analyze(item, profile, weights)
-                row = existing.get(item.external_id)
-                if row is None:
-                    fresh.append((item, analysis, simhash(item)))
+            existing = await repository.existing(
+                user_id, platform, [scored.row["external_id"] for scored in items]
+            )
+            for scored in items:
+                stored = existing.get(scored.row["external_id"])
+                if stored is None:
+                    fresh.append(scored)
                     continue
-                _apply(row, item, analysis)
+                _apply(stored, scored.row)
                 report.updated += 1
         if not fresh:
             return []
-        candidates = await repository.band_candidates(user_id, [bands(fp) for *_, fp in fresh])
-        index = _BandIndex()
-        for candidate_id, _platform, stored in candidates:
-            index.add(candidate_id, fingerprint_unsigned(stored))
+        earlier = _BandIndex()
+        scan = (connection_id, scan_started) if connection_id and scan_started else None
+        for candidate_id, _platform, signed in await repository.band_candidates(
+            user_id, [bands(scored.fingerprint) for scored in fresh], excluding_scan=scan
+        ):
+            earlier.add(candidate_id, fingerprint_unsigned(signed))
         rows: list[dict[str, Any]] = []
         created: list[tuple[uuid.UUID, str, str]] = []
-        for item, analysis, fingerprint in fresh:
-            original = index.near(fingerprint)
-            opportunity_id = uuid.uuid4()
-            rows.append(
-                _row(
-                    item,
-                    analysis,
-                    user_id=user_id,
-                    connection_id=connection_id,
-                    opportunity_id=opportunity_id,
-                    fingerprint=fingerprint,
-                    duplicate_of=original,
-                )
-            )
+        for fingerprint, row in fresh:
+            original = earlier.near(fingerprint)
             if original is None:
-                index.add(opportunity_id, fingerprint)
-                created.append((opportunity_id, item.title, item.platform))
+                original = originals.near(fingerprint)
+            opportunity_id = uuid.uuid4()
+            row["id"], row["duplicate_of_id"] = opportunity_id, original
+            rows.append(row)
+            if original is None:
+                originals.add(opportunity_id, fingerprint)
+                created.append((opportunity_id, row["title"], row["platform"]))
                 report.found += 1
             else:
                 report.duplicates += 1
-        await session.execute(insert(Opportunity), rows)
+        # Core, not the ORM: the rows are complete, and the unit of work would only add cost.
+        await session.execute(insert(_OPPORTUNITIES), rows)
         return created
 
     async def _finish(
@@ -302,45 +432,58 @@ class Scanner:
 class _BandIndex:
     """Originals by each 16-bit band of their fingerprint. Two fingerprints within
     NEAR_DUPLICATE_DISTANCE bits share at least one band, so only a band's bucket needs the
-    exact comparison, and a batch costs about one lookup per posting instead of one per pair."""
+    exact comparison, and a batch costs about one lookup per posting instead of one per pair.
+
+    A scan keeps one for everything it stores, so it holds nothing the garbage collector has
+    to walk: a bucket is its fingerprints packed into bytes, and ids are 128-bit integers.
+    """
 
     def __init__(self) -> None:
-        self._buckets: tuple[dict[int, list[tuple[uuid.UUID, int]]], ...] = ({}, {}, {}, {})
+        self._buckets: tuple[dict[int, bytes], ...] = ({}, {}, {}, {})
+        self._ids: dict[int, int] = {}
 
     def add(self, opportunity_id: uuid.UUID, fingerprint: int) -> None:
+        """The first original with a fingerprint is the one its near-duplicates point to."""
+        if fingerprint in self._ids:
+            return
+        self._ids[fingerprint] = opportunity_id.int
+        packed = _FINGERPRINT.pack(fingerprint)
         for bucket, band in zip(self._buckets, bands(fingerprint), strict=True):
-            bucket.setdefault(band, []).append((opportunity_id, fingerprint))
+            bucket[band] = bucket.get(band, b"") + packed
 
     def near(self, fingerprint: int) -> uuid.UUID | None:
         for bucket, band in zip(self._buckets, bands(fingerprint), strict=True):
-            for opportunity_id, other in bucket.get(band, ()):
+            for (other,) in _FINGERPRINT.iter_unpack(bucket.get(band, b"")):
                 if hamming(fingerprint, other) <= NEAR_DUPLICATE_DISTANCE:
-                    return opportunity_id
+                    return uuid.UUID(int=self._ids[other])
         return None
 
 
-def _apply(row: Opportunity, item: NormalizedPosting, analysis: Analysis) -> None:
-    row.title = item.title
-    row.description = item.description
-    row.description_text = item.description_text
-    row.skills = list(item.skills)
-    row.skills_text = _skills_text(item.skills)
-    row.budget_kind = item.budget_kind
-    row.budget_min_minor = item.budget_min_minor
-    row.budget_max_minor = item.budget_max_minor
-    row.currency = item.currency
-    row.proposals_count = item.proposals_count
-    row.deadline = item.deadline
-    _apply_analysis(row, analysis)
+# What a listing seen again updates; where, when and as what it was first found stays.
+_RESCANNED = (
+    "title",
+    "description",
+    "description_text",
+    "skills_text",
+    "budget_kind",
+    "budget_min_minor",
+    "budget_max_minor",
+    "currency",
+    "proposals_count",
+    "deadline",
+    "complexity_score",
+    "success_probability",
+    "estimated_hours",
+    "fit_score",
+)
 
 
-def _apply_analysis(row: Opportunity, analysis: Analysis) -> None:
-    row.complexity_score = analysis.complexity_score
-    row.success_probability = analysis.success_probability
-    row.estimated_hours = analysis.estimated_hours
-    row.fit_score = analysis.fit_score
-    row.factors = list(analysis.factors)
-    row.features = dict(analysis.features)
+def _apply(stored: Opportunity, row: dict[str, Any]) -> None:
+    for name in _RESCANNED:
+        setattr(stored, name, row[name])
+    stored.skills = list(row["skills"])
+    stored.factors = list(row["factors"])
+    stored.features = dict(row["features"])
 
 
 def _skills_text(skills: Sequence[str]) -> str:
@@ -353,15 +496,12 @@ def _row(
     *,
     user_id: uuid.UUID,
     connection_id: uuid.UUID | None,
-    opportunity_id: uuid.UUID,
     fingerprint: int,
-    duplicate_of: uuid.UUID | None,
+    now: datetime,
 ) -> dict[str, Any]:
     band = bands(fingerprint)
-    now = utcnow()
     client = item.client
     return {
-        "id": opportunity_id,
         "user_id": user_id,
         "connection_id": connection_id,
         "platform": item.platform,
@@ -370,7 +510,7 @@ def _row(
         "title": item.title,
         "description": item.description,
         "description_text": item.description_text,
-        "skills": list(item.skills),
+        "skills": item.skills,
         "skills_text": _skills_text(item.skills),
         "category": item.category,
         "budget_kind": item.budget_kind,
@@ -379,22 +519,23 @@ def _row(
         "currency": item.currency,
         "posted_at": item.posted_at,
         "deadline": item.deadline,
-        "client": {key: value for key, value in vars(client).items() if value is not None},
+        "client": {
+            name: value for name in _CLIENT_FIELDS if (value := getattr(client, name)) is not None
+        },
         "proposals_count": item.proposals_count,
-        "attribution": vars(item.attribution) if item.attribution else None,
+        "attribution": asdict(item.attribution) if item.attribution else None,
         "raw": dict(item.raw),
         "fingerprint": fingerprint_signed(fingerprint),
         "band0": band[0],
         "band1": band[1],
         "band2": band[2],
         "band3": band[3],
-        "duplicate_of_id": duplicate_of,
         "complexity_score": analysis.complexity_score,
         "success_probability": analysis.success_probability,
         "estimated_hours": analysis.estimated_hours,
         "fit_score": analysis.fit_score,
-        "factors": list(analysis.factors),
-        "features": dict(analysis.features),
+        "factors": analysis.factors,
+        "features": analysis.features,
         "first_seen_at": now,
         "updated_at": now,
     }

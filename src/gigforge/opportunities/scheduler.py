@@ -91,23 +91,29 @@ async def run_due(context: IntegrationContext, *, limit: int = 4) -> list[ScanRe
     return reports
 
 
+async def work_once(context: IntegrationContext) -> list[ScanReport]:
+    """One tick of the worker: submit approved proposals first, then scan due sources."""
+    await submit_due(context)
+    reports = await run_due(context)
+    for report in reports:
+        logger.info(
+            "scan finished",
+            integration=report.integration,
+            found=report.found,
+            updated=report.updated,
+            duplicates=report.duplicates,
+            skipped=report.skipped,
+            error=report.error,
+        )
+    return reports
+
+
 async def work_forever(context: IntegrationContext, stop: asyncio.Event) -> None:
-    """The worker loop: `gigforge worker`, or inside `gigforge serve` when embedded. Each tick
-    submits approved proposals first, then scans due sources."""
+    """The worker loop: `gigforge worker`, or inside `gigforge serve` when embedded."""
     logger.info("worker started")
     while not stop.is_set():
         try:
-            await submit_due(context)
-            for report in await run_due(context):
-                logger.info(
-                    "scan finished",
-                    integration=report.integration,
-                    found=report.found,
-                    updated=report.updated,
-                    duplicates=report.duplicates,
-                    skipped=report.skipped,
-                    error=report.error,
-                )
+            await work_once(context)
         except Exception:
             logger.exception("worker tick failed")
         with contextlib.suppress(TimeoutError):

@@ -14,10 +14,10 @@ from gigforge.accounts.auth import RequireScope
 from gigforge.accounts.errors import InsufficientScope, InvalidToken
 from gigforge.accounts.principal import Principal
 from gigforge.accounts.scopes import Scope
-from gigforge.ai.router import BudgetExceeded, Budgets, NoModelAvailable
+from gigforge.ai.router import BudgetExceeded, NoModelAvailable
 from gigforge.connections.endpoints import ContextDep
 from gigforge.kit.deps import SessionDep, SettingsDep
-from gigforge.kit.errors import NotFound, Unauthorized
+from gigforge.kit.errors import NotFound, Unauthorized, ValidationFailed
 from gigforge.kit.money import major_to_minor, minor_to_major
 from gigforge.kit.problems import problem_responses
 from gigforge.opportunities.models import Opportunity
@@ -31,21 +31,13 @@ from gigforge.proposals.schemas import (
     VersionCreate,
     VersionRead,
 )
-from gigforge.proposals.service import InvalidTransition
+from gigforge.proposals.service import InvalidTransition, budgets_for
 from gigforge.proposals.service import proposals as proposal_service
-from gigforge.settings import Settings
 
 router = APIRouter(tags=["proposals"])
 _AUTHENTICATED = (Unauthorized, InvalidToken, InsufficientScope)
 Reader = Annotated[Principal, RequireScope(Scope.jobs_read)]
 Writer = Annotated[Principal, RequireScope(Scope.jobs_write)]
-
-
-def _budgets(settings: Settings) -> Budgets:
-    return Budgets(
-        per_task_micro_usd=settings.ai_task_budget_micro_usd,
-        monthly_micro_usd=settings.ai_monthly_budget_micro_usd,
-    )
 
 
 async def _read(session: AsyncSession, proposal: Proposal) -> ProposalRead:
@@ -64,6 +56,7 @@ async def _read(session: AsyncSession, proposal: Proposal) -> ProposalRead:
         if proposal.amount_minor is not None and proposal.currency
         else None,
         currency=proposal.currency,
+        period_days=proposal.period_days,
         auto_approved=proposal.auto_approved,
         approved_at=proposal.approved_at,
         submitted_at=proposal.submitted_at,
@@ -96,7 +89,7 @@ async def create_proposal(
         principal,
         context=context,
         opportunity_id=body.opportunity_id,
-        budgets=_budgets(settings),
+        budgets=budgets_for(settings),
         text=body.text,
     )
     return await _read(session, proposal)
@@ -132,7 +125,7 @@ async def accept_job(
         principal,
         context=context,
         opportunity_id=opportunity.id,
-        budgets=_budgets(settings),
+        budgets=budgets_for(settings),
         text=body.custom_proposal,
     )
     return await _read(session, proposal)
@@ -164,14 +157,19 @@ async def read_proposal(
 @router.post(
     "/proposals/{proposal_id}/versions",
     response_model=ProposalRead,
-    responses=problem_responses(*_AUTHENTICATED, NotFound, InvalidTransition),
+    responses=problem_responses(*_AUTHENTICATED, NotFound, InvalidTransition, ValidationFailed),
 )
 async def edit_proposal(
     proposal_id: uuid.UUID, body: VersionCreate, session: SessionDep, principal: Writer
 ) -> ProposalRead:
     """Save your edit as a new version; an approved proposal goes back to draft."""
     proposal = await proposal_service.edit(
-        session, principal, proposal_id=proposal_id, text=body.text
+        session,
+        principal,
+        proposal_id=proposal_id,
+        text=body.text,
+        amount=body.amount,
+        period_days=body.period_days,
     )
     return await _read(session, proposal)
 

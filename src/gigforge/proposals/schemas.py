@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
@@ -20,6 +21,12 @@ class ProposalCreate(InputSchema):
 
 class VersionCreate(InputSchema):
     text: Text
+    amount: Annotated[Decimal, Field(gt=0, le=10_000_000)] | None = Field(
+        default=None, description="A new bid amount, in the proposal's currency"
+    )
+    period_days: Annotated[int, Field(ge=1, le=365)] | None = Field(
+        default=None, description="A new delivery period, in days"
+    )
 
 
 class AcceptJob(InputSchema):
@@ -50,6 +57,7 @@ class ProposalRead(OutputSchema):
     status: ProposalStatus
     amount: MajorAmount | None
     currency: str | None
+    period_days: int | None
     auto_approved: bool
     approved_at: datetime | None
     submitted_at: datetime | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,8 +18,8 @@ from gigforge.audit.service import audit as audit_service
 from gigforge.connections.context import IntegrationContext
 from gigforge.integrations.framework import ChatMessage
 from gigforge.kit.clock import utcnow
-from gigforge.kit.errors import Conflict, NotFound
-from gigforge.kit.money import minor_to_major
+from gigforge.kit.errors import Conflict, NotFound, ValidationFailed
+from gigforge.kit.money import major_to_minor, minor_to_major
 from gigforge.opportunities.models import Opportunity, OpportunityProfile
 from gigforge.proposals.models import (
     AutoApproveRule,
@@ -26,13 +27,25 @@ from gigforge.proposals.models import (
     ProposalStatus,
     ProposalVersion,
 )
+from gigforge.settings import Settings
 
-EDITABLE = {ProposalStatus.draft, ProposalStatus.approved, ProposalStatus.failed}
+# Which states allow which step; the dashboard offers exactly these.
+EDITABLE = frozenset({ProposalStatus.draft, ProposalStatus.approved, ProposalStatus.failed})
+APPROVABLE = frozenset({ProposalStatus.draft, ProposalStatus.failed})
+WITHDRAWABLE = EDITABLE | {ProposalStatus.handed_off}
 SYSTEM_PROMPT = (
     "You write short, specific freelance proposals. Address the client's need in the first "
     "sentence, show relevant experience from the freelancer's skills, propose a concrete first "
     "step, and never invent facts, prices or past clients. Plain text, under 180 words."
 )
+
+
+def budgets_for(settings: Settings) -> Budgets:
+    """The AI spending caps every drafting entry point (API, dashboard, demo) applies."""
+    return Budgets(
+        per_task_micro_usd=settings.ai_task_budget_micro_usd,
+        monthly_micro_usd=settings.ai_monthly_budget_micro_usd,
+    )
 
 
 class InvalidTransition(Conflict):
@@ -77,6 +90,12 @@ class ProposalService:
         opportunity = await session.get(Opportunity, opportunity_id)
         if opportunity is None or opportunity.user_id != principal.user_id:
             raise NotFound("No such opportunity")
+        # Written before any row is added, so a refused or failed draft leaves nothing behind.
+        author, not_ai, cost = "user", False, 0
+        if text is None:
+            answer = await self._write(session, principal, context, opportunity, budgets)
+            text, author = answer.text, f"{answer.integration}:{answer.model}"
+            not_ai, cost = answer.not_ai, answer.cost_micro_usd
         proposal = Proposal(
             user_id=principal.user_id,
             opportunity_id=opportunity.id,
@@ -87,18 +106,9 @@ class ProposalService:
         )
         session.add(proposal)
         await session.flush()
-        if text is not None:
-            await self._add_version(session, proposal, text=text, author="user")
-        else:
-            answer = await self._write(session, principal, context, opportunity, budgets)
-            await self._add_version(
-                session,
-                proposal,
-                text=answer.text,
-                author=f"{answer.integration}:{answer.model}",
-                not_ai=answer.not_ai,
-                cost=answer.cost_micro_usd,
-            )
+        await self._add_version(
+            session, proposal, text=text, author=author, not_ai=not_ai, cost=cost
+        )
         await audit_service.record(
             session,
             principal.actor,
@@ -148,12 +158,32 @@ class ProposalService:
         )
 
     async def edit(
-        self, session: AsyncSession, principal: Principal, *, proposal_id: uuid.UUID, text: str
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        *,
+        proposal_id: uuid.UUID,
+        text: str,
+        amount: Decimal | None = None,
+        period_days: int | None = None,
     ) -> Proposal:
-        """A new version by the user; an approved proposal needs approving again."""
+        """A new version by the user, optionally with new terms (the bid amount, in the
+        proposal's currency, and the delivery period); an approved proposal needs approving
+        again."""
         proposal = await self.get(session, principal, proposal_id=proposal_id)
         if proposal.status not in EDITABLE:
             raise InvalidTransition(f"A {proposal.status.value} proposal cannot be edited")
+        if amount is not None:
+            if proposal.currency is None:
+                raise InvalidTransition(
+                    "The listing states no currency, so this proposal cannot carry an amount"
+                )
+            try:
+                proposal.amount_minor = major_to_minor(amount, proposal.currency)
+            except ValueError as exc:
+                raise ValidationFailed(str(exc)) from exc
+        if period_days is not None:
+            proposal.period_days = period_days
         await self._add_version(session, proposal, text=text, author="user")
         proposal.status = ProposalStatus.draft
         proposal.due_at = None
@@ -164,7 +194,7 @@ class ProposalService:
         self, session: AsyncSession, principal: Principal, *, proposal_id: uuid.UUID
     ) -> Proposal:
         proposal = await self.get(session, principal, proposal_id=proposal_id)
-        if proposal.status not in {ProposalStatus.draft, ProposalStatus.failed}:
+        if proposal.status not in APPROVABLE:
             raise InvalidTransition(f"A {proposal.status.value} proposal cannot be approved")
         self._mark_approved(proposal)
         await audit_service.record(
@@ -182,7 +212,7 @@ class ProposalService:
         self, session: AsyncSession, principal: Principal, *, proposal_id: uuid.UUID
     ) -> Proposal:
         proposal = await self.get(session, principal, proposal_id=proposal_id)
-        if proposal.status not in EDITABLE | {ProposalStatus.handed_off}:
+        if proposal.status not in WITHDRAWABLE:
             raise InvalidTransition(f"A {proposal.status.value} proposal cannot be withdrawn")
         proposal.status = ProposalStatus.withdrawn
         proposal.due_at = None

@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
+from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
 from gigforge.web.pages_auth import router as _auth_router
 from gigforge.web.pages_connections import router as _connections_router
 from gigforge.web.pages_opportunities import router as _opportunities_router
+from gigforge.web.pages_proposals import router as _proposals_router
 
 STATIC_PATH = "/static"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -21,7 +23,14 @@ STATIC_DIR = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 router.include_router(_auth_router)
 router.include_router(_opportunities_router)
+router.include_router(_proposals_router)
 router.include_router(_connections_router)
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """Browsers ask for /favicon.ico on pages that name no icon, such as the API's JSON."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
 def static_files() -> StaticFiles:

@@ -16,7 +16,6 @@ from starlette.responses import Response
 from gigforge.accounts.scopes import Scope
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.endpoints import ContextDep
-from gigforge.connections.models import ConnectionStatus
 from gigforge.connections.schemas import ConnectionCreate
 from gigforge.connections.service import connections as connection_service
 from gigforge.integrations.framework import AuthMode
@@ -24,7 +23,7 @@ from gigforge.kit.deps import SessionDep, SettingsDep
 from gigforge.kit.errors import GigforgeError
 from gigforge.kit.pagination import PageParams
 from gigforge.web.forms import config_from_form, fields_of
-from gigforge.web.rendering import DashboardRoute, error_page, redirect, render
+from gigforge.web.rendering import DashboardRoute, error_page, needs_attention, redirect, render
 from gigforge.web.session import CurrentViewer, PostingViewer, Viewer
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
@@ -64,7 +63,7 @@ async def _page(
         "connections.html",
         {
             "viewer": viewer,
-            "notices": [row for row in rows if row.status is ConnectionStatus.needs_reauth],
+            "notices": await needs_attention(session, viewer, context.settings),
             "connections": rows,
             "total": total,
             "catalog": catalog,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request, status
 from starlette.responses import Response
 
 from gigforge.accounts.scopes import Scope
-from gigforge.kit.deps import SessionDep
+from gigforge.kit.deps import SessionDep, SettingsDep
 from gigforge.kit.errors import NotFound
 from gigforge.kit.money import major_to_minor
 from gigforge.kit.pagination import PageParams
@@ -88,6 +88,7 @@ class BoardQuery:
 async def board(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     viewer: CurrentViewer,
     platform: str = "",
     min_budget: str = "",
@@ -128,7 +129,7 @@ async def board(
     }
     if request.headers.get("HX-Request") == "true":
         return render(request, "_opportunity_list.html", context)
-    context["notices"] = await needs_attention(session, viewer)
+    context["notices"] = await needs_attention(session, viewer, settings)
     return render(request, "opportunities.html", context)
 
 

@@ -8,6 +8,7 @@ application's API error handlers.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -15,12 +16,18 @@ from urllib.parse import urlencode
 from fastapi import Request, status
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
+from gigforge.ai.router import router as model_router
 from gigforge.connections.models import ConnectionStatus
 from gigforge.connections.service import connections as connection_service
+from gigforge.kit.clock import utcnow
 from gigforge.kit.pagination import PageParams
+from gigforge.opportunities.models import Opportunity
+from gigforge.proposals.models import Proposal, ProposalStatus
+from gigforge.settings import Settings
 from gigforge.web.session import (
     CsrfRejected,
     LoginRequired,
@@ -28,6 +35,7 @@ from gigforge.web.session import (
     apply_pending_cookies,
 )
 
+MAX_PROPOSAL_NOTICES = 5
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 # No external assets and no inline script; htmx's inline indicator styles are turned off.
@@ -45,12 +53,93 @@ def _harden(response: Response) -> Response:
     return response
 
 
-async def needs_attention(session: AsyncSession, viewer: Viewer) -> list[Any]:
-    """Connections only the user can fix (expired or revoked grants), for the notices area."""
-    rows, _ = await connection_service.list(
+@dataclass(frozen=True)
+class Notice:
+    """Something only the user can fix, shown at the top of every page until it is fixed."""
+
+    text: str
+    href: str
+    action: str
+
+
+async def needs_attention(
+    session: AsyncSession, viewer: Viewer, settings: Settings
+) -> list[Notice]:
+    """Expired or revoked grants, failed submissions, hand-offs waiting to be pasted, and a
+    spent monthly AI budget: each with the page that fixes it."""
+    user_id = viewer.principal.user_id
+    now = utcnow()
+    notices = []
+    connections, _ = await connection_service.list(
         session, viewer.principal, page=PageParams(limit=100, offset=0)
     )
-    return [row for row in rows if row.status is ConnectionStatus.needs_reauth]
+    for row in connections:
+        if row.status is ConnectionStatus.needs_reauth:
+            notices.append(
+                Notice(
+                    f"{row.integration} ({row.name}) needs you to sign in again"
+                    + (f": {row.last_error}" if row.last_error else "."),
+                    "/connections",
+                    "Reconnect",
+                )
+            )
+        elif row.quota_reached_until is not None and row.quota_reached_until > now:
+            notices.append(
+                Notice(
+                    f"{row.integration} ({row.name}) has used its whole quota"
+                    + (f" ({row.quota_limit})" if row.quota_limit else "")
+                    + f"; its calls wait until {row.quota_reached_until:%H:%M} UTC"
+                    + (
+                        f" on {row.quota_reached_until:%d %b}."
+                        if row.quota_reached_until.date() != now.date()
+                        else "."
+                    ),
+                    "/connections",
+                    "See connections",
+                )
+            )
+    waiting = (
+        await session.execute(
+            select(Proposal.id, Proposal.status, Proposal.failure_reason, Opportunity.title)
+            .join(Opportunity, Opportunity.id == Proposal.opportunity_id)
+            .where(
+                Proposal.user_id == user_id,
+                Proposal.status.in_((ProposalStatus.failed, ProposalStatus.handed_off)),
+            )
+            .order_by(Proposal.updated_at.desc())
+            .limit(MAX_PROPOSAL_NOTICES)
+        )
+    ).all()
+    for proposal_id, state, reason, title in waiting:
+        if state is ProposalStatus.failed:
+            notices.append(
+                Notice(
+                    f"The proposal for \u201c{title}\u201d could not be submitted: "
+                    f"{reason or 'no reason was given'}.",
+                    f"/proposals/{proposal_id}",
+                    "Review it",
+                )
+            )
+        else:
+            notices.append(
+                Notice(
+                    f"The proposal for \u201c{title}\u201d is ready for you to send on the "
+                    "platform.",
+                    f"/proposals/{proposal_id}",
+                    "Send it",
+                )
+            )
+    budget = settings.ai_monthly_budget_micro_usd
+    if await model_router.spent_this_month(session, user_id) >= budget:
+        notices.append(
+            Notice(
+                "This month's AI budget is spent: drafting with AI is refused until the 1st, "
+                "or until the budget is raised (ai_monthly_budget_micro_usd).",
+                "/proposals",
+                "See proposals",
+            )
+        )
+    return notices
 
 
 def render(

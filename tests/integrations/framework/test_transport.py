@@ -398,3 +398,35 @@ async def test_a_429_wait_read_from_the_body_is_honoured_and_capped(
         with pytest.raises(RateLimited) as raised:
             await client.get("/items")
     assert raised.value.retry_after == 86_400.0  # beyond the cap: no blind retries
+
+
+@pytest.mark.parametrize(
+    ("script", "method", "requests", "raised"),
+    [
+        # The provider says another try can succeed: even a 409 and an unkeyed POST go again.
+        ([(409, {"Should-Retry": "true"})], "POST", 2, None),
+        ([(503, {"Should-Retry": "true"})], "POST", 2, None),
+        # The provider says not to: a 503 or a 429 on a GET is not repeated.
+        ([(503, {"Should-Retry": "false"})], "GET", 1, Transient),
+        ([(429, {"Should-Retry": "false", "Retry-After": "1"})], "GET", 1, RateLimited),
+        # No verdict: the status rule holds (a 409 is permanent).
+        ([(409, {})], "GET", 1, Permanent),
+    ],
+)
+async def test_the_providers_retry_verdict_overrides_the_status_rule(
+    runtime: IntegrationRuntime,
+    acme: Acme,
+    script: list[tuple[int, dict[str, str]]],
+    method: str,
+    requests: int,
+    raised: type[Exception] | None,
+) -> None:
+    acme.script = list(script)
+    spec = make_spec(rate_limit_headers=RateLimitHeaders(should_retry="Should-Retry"))
+    async with client_for(runtime, acme, spec) as client:
+        if raised is None:
+            assert (await client.request(method, "/items")).status_code == 200
+        else:
+            with pytest.raises(raised):
+                await client.request(method, "/items")
+    assert len(acme.requests) == requests

@@ -103,6 +103,44 @@ async def test_search_follows_offsets_across_pages(
     assert len(searches) == 3  # pages of 3, 3 and 1
 
 
+async def test_the_next_page_is_asked_for_before_this_one_is_handed_out(
+    sandbox: FreelancerSandbox, connector: FreelancerConnector
+) -> None:
+    search = SmallPages(connector.client, connector.config).search(JobQuery(limit=50))
+
+    first = await anext(search)
+
+    searches = [path for method, path in sandbox.calls if path.endswith("/projects/active/")]
+    assert first.external_id == "40100001"
+    assert len(searches) == 2
+    await search.aclose()
+
+
+async def test_a_search_stopped_early_drops_the_page_it_asked_for_ahead(
+    sandbox: FreelancerSandbox, connector: FreelancerConnector
+) -> None:
+    small = SmallPages(connector.client, connector.config)
+    search = small.search(JobQuery(limit=50))
+    await anext(search)
+
+    await search.aclose()
+
+    assert [p.external_id for p in await collect(small, JobQuery(limit=2))] == [
+        "40100001",
+        "40100002",
+    ]
+
+
+async def test_near_the_limit_a_page_short_of_matches_is_topped_up(
+    sandbox: FreelancerSandbox, connector: FreelancerConnector
+) -> None:
+    small = SmallPages(connector.client, connector.config)
+
+    postings = await collect(small, JobQuery(skills=("python",), limit=3))
+
+    assert [p.external_id for p in postings] == ["40100001", "40100003", "40100005"]
+
+
 async def test_search_resumes_from_a_postings_cursor(connector: FreelancerConnector) -> None:
     first = await collect(connector, JobQuery(limit=2))
 
@@ -253,3 +291,23 @@ async def test_a_proposal_without_a_period_or_with_a_foreign_id_is_refused(
     with pytest.raises(Permanent, match="not a Freelancer project id"):
         await connector.submit_proposal(proposal(external_job_id="upwork~0123"))
     assert sandbox.calls == []
+
+
+async def test_a_project_without_an_id_is_skipped_and_an_impossible_date_dropped(
+    connector: FreelancerConnector, sandbox: FreelancerSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    view = sandbox._view
+
+    def damaged(project: dict[str, object], params: object) -> dict[str, object]:
+        shown = view(project, params)
+        if project["id"] == 40100001:
+            shown.pop("id")
+        if project["id"] == 40100002:
+            shown["time_submitted"] = 10**20  # no calendar holds it
+        return shown
+
+    monkeypatch.setattr(sandbox, "_view", damaged)
+    postings = await collect(connector, JobQuery(limit=3))
+
+    assert [p.external_id for p in postings] == ["40100002", "40100003", "40100004"]
+    assert postings[0].posted_at is None

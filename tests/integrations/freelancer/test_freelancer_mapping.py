@@ -127,6 +127,7 @@ def test_an_owner_without_user_details_is_known_by_id_only() -> None:
         ),
         ({"budget": {"minimum": 25}}, None),
         ({"currency": {"code": "USD"}, "budget": {}}, None),
+        ({"currency": {"code": "US"}, "budget": {"minimum": 25}}, None),
     ],
 )
 def test_budgets_follow_type_currency_and_minor_units(

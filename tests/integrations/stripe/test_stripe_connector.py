@@ -267,6 +267,21 @@ async def test_409_conflict_is_transient_so_the_task_tries_again(
     assert caught.value.upstream_status == 409
 
 
+async def test_a_lock_timeout_stripe_says_to_retry_is_retried_with_the_same_key(
+    stripe: StripeConnector, sandbox: StripeSandbox, sleeps: list[float]
+) -> None:
+    sandbox.lock_timeouts = 1
+
+    refund = await stripe.refund(
+        sandbox.seeded_payment_intents[0], amount_minor=1, idempotency_key="rf_0006"
+    )
+
+    assert refund.status == "succeeded"
+    posts = [r for r in sandbox.received if r.method == "POST"]
+    assert [r.headers["idempotency-key"] for r in posts] == ["rf_0006", "rf_0006"]
+    assert len(sleeps) == 1
+
+
 async def test_an_error_envelope_inside_a_2xx_is_still_an_error(
     runtime: IntegrationRuntime,
 ) -> None:

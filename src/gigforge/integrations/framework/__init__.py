@@ -53,6 +53,8 @@ from gigforge.integrations.framework.errors import (
 from gigforge.integrations.framework.registry import Registry, UnknownIntegration
 from gigforge.integrations.framework.runtime import IntegrationRuntime
 from gigforge.integrations.framework.spec import (
+    LOCAL_PATH,
+    LOCAL_PATH_KEY,
     AuthMode,
     Capability,
     IntegrationSpec,
@@ -66,6 +68,8 @@ from gigforge.integrations.framework.transport import SAFE_TO_REPLAY, PolicyTran
 __all__ = [
     "CRM",
     "LLM",
+    "LOCAL_PATH",
+    "LOCAL_PATH_KEY",
     "SAFE_TO_REPLAY",
     "Analytics",
     "AuthExpired",

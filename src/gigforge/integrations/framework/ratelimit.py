@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
@@ -96,10 +97,6 @@ class RateBudget:
             await self.storage.clear(self._block_key(key))
             await self.storage.incr(self._block_key(key), expiry=math.ceil(reset_seconds))
 
-    async def usage(self, key: str, item: RateLimitItem) -> float:
-        stats = await self.limiter.get_window_stats(item, key)
-        return (item.amount - stats.remaining) / item.amount
-
     async def _provider_block(self, key: str) -> float:
         block_key = self._block_key(key)
         if await self.storage.get(block_key) <= 0:
@@ -107,7 +104,8 @@ class RateBudget:
         return max(0.0, await self.storage.get_expiry(block_key) - self._clock())
 
     async def _quota_events(self, key: str, item: RateLimitItem) -> None:
-        used = await self.usage(key, item)
+        stats = await self.limiter.get_window_stats(item, key)
+        used = (item.amount - stats.remaining) / item.amount
         integration, _, connection = key.partition(":")
         if self.metrics is not None:
             self.metrics.quota_used.labels(integration, connection, str(item)).set(used)
@@ -127,6 +125,8 @@ class RateBudget:
                         "limit": str(item),
                         "threshold_percent": int(threshold * 100),
                         "used_percent": round(used * 100, 1),
+                        # When the window frees room again: what a "quota reached" notice shows.
+                        "resets_at": datetime.fromtimestamp(stats.reset_time, UTC).isoformat(),
                     },
                 )
 

@@ -11,6 +11,12 @@ from urllib.parse import urlsplit
 from limits import RateLimitItem, parse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# Mark a config field that names a file or folder on the server:
+# `Field(..., json_schema_extra=LOCAL_PATH)`. Connections resolve it inside the server's local
+# files folder before validating (gigforge.connections.local_files).
+LOCAL_PATH_KEY = "x-local-path"
+LOCAL_PATH: dict[str, Any] = {LOCAL_PATH_KEY: True}
+
 
 class Capability(StrEnum):
     marketplace = "marketplace"
@@ -71,6 +77,11 @@ class RateLimitHeaders(BaseModel):
         default="seconds",
         description="seconds to wait, a Unix time, a duration such as `1m30s` (OpenAI), or an "
         "RFC 3339 time (Anthropic)",
+    )
+    should_retry: str | None = Field(
+        default=None,
+        description="The provider's own verdict on retrying a failed request, `true` or "
+        "`false` (Stripe-Should-Retry); it overrides the status-based rule either way",
     )
 
 

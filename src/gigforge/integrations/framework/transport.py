@@ -143,6 +143,20 @@ class PolicyTransport(httpx.AsyncBaseTransport):
                     status=status,
                     body=body,
                 )
+            verdict = self._retry_verdict(response)
+            if verdict is True and status not in TRANSIENT_STATUSES and status < 500:
+                # e.g. Stripe's 409 lock_timeout: the provider says another try can succeed.
+                self._failed()
+                error = Transient(
+                    f"{self.spec.title} answered {status} and asked for a retry",
+                    integration=self.spec.slug,
+                    status=status,
+                    body=body,
+                )
+                await self._retry_or_raise(
+                    error, attempt, True, retry_after=self._retry_after(response)
+                )
+                continue
             if status == 429:
                 retry_after = self._retry_after(response)
                 if retry_after is None and self.spec.retry_delay_from_body is not None:
@@ -154,8 +168,11 @@ class PolicyTransport(httpx.AsyncBaseTransport):
                     status=status,
                     body=body,
                 )
-                # A 429 means the request was not processed, so even a POST may be replayed.
-                await self._retry_or_raise(error, attempt, True, retry_after=retry_after)
+                # A 429 means the request was not processed, so even a POST may be replayed,
+                # unless the provider says otherwise.
+                await self._retry_or_raise(
+                    error, attempt, verdict is not False, retry_after=retry_after
+                )
                 continue
             if status in TRANSIENT_STATUSES or status >= 500:
                 self._failed()
@@ -166,7 +183,10 @@ class PolicyTransport(httpx.AsyncBaseTransport):
                     body=body,
                 )
                 await self._retry_or_raise(
-                    error, attempt, retryable, retry_after=self._retry_after(response)
+                    error,
+                    attempt,
+                    retryable if verdict is None else verdict,
+                    retry_after=self._retry_after(response),
                 )
                 continue
             self.breaker.record_success()
@@ -254,6 +274,12 @@ class PolicyTransport(httpx.AsyncBaseTransport):
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
+
+    def _retry_verdict(self, response: httpx.Response) -> bool | None:
+        """The provider's explicit retry hint, if its spec names one and it sent it."""
+        name = self.spec.rate_limit_headers.should_retry
+        value = response.headers.get(name, "").strip().lower() if name else ""
+        return {"true": True, "false": False}.get(value)
 
     def _has_idempotency_key(self, request: httpx.Request) -> bool:
         header = self.spec.idempotency_header or "Idempotency-Key"

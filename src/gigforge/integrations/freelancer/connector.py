@@ -9,6 +9,8 @@ is the only record Freelancer keeps.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
@@ -22,7 +24,8 @@ from gigforge.integrations.framework.capabilities import (
     ProposalSubmission,
     SubmissionResult,
 )
-from gigforge.integrations.framework.errors import Permanent
+from gigforge.integrations.framework.errors import IntegrationError, Permanent
+from gigforge.integrations.framework.feeds import MalformedItem, skipped
 from gigforge.integrations.freelancer.mapping import (
     ALREADY_BID,
     as_mapping,
@@ -59,36 +62,64 @@ class FreelancerConnector(Marketplace):
 
     async def search(self, query: JobQuery) -> AsyncIterator[JobPosting]:
         """Offset paging over `GET /projects/0.1/projects/active/`, newest update first. Each
-        posting's cursor is the offset just after it, so a later search resumes there."""
+        posting's cursor is the offset just after it, so a later search resumes there.
+
+        The next page is requested before this one is handed out, so Freelancer prepares it
+        while the caller works through this one. It asks for no more than the limit would allow
+        if every listing here matched; when the filters leave the page short of that near the
+        limit, the rest is asked for afterwards. A search stopped early cancels the request.
+        """
         offset = _offset(query.cursor)
         found = 0
-        while found < query.limit:
-            size = min(self.page_size, query.limit - found)
-            result = as_mapping(
-                await self._call(
-                    "GET",
-                    "/projects/0.1/projects/active/",
-                    params=search_params(query, offset=offset, limit=size),
-                )
+        size = min(self.page_size, query.limit)
+        next_page: asyncio.Task[Any] | None = self._page(query, offset=offset, size=size)
+        try:
+            while next_page is not None:
+                result = as_mapping(await next_page)
+                next_page = None
+                projects = [p for p in result.get("projects") or () if isinstance(p, Mapping)]
+                users = result.get("users")
+                total = result.get("total_count")
+                page_end = offset + len(projects)
+                last = len(projects) < size or (isinstance(total, int) and page_end >= total)
+                room = query.limit - found - len(projects)
+                if not last and room > 0:
+                    size = min(self.page_size, room)
+                    next_page = self._page(query, offset=page_end, size=size)
+                    # Let the request go out before the caller's work on this page begins.
+                    await asyncio.sleep(0)
+                for index, raw in enumerate(projects):
+                    try:
+                        posting = to_posting(
+                            raw,
+                            users=users if isinstance(users, Mapping) else None,
+                            cursor=str(offset + index + 1),
+                        )
+                    except (MalformedItem, TypeError, ValueError) as exc:
+                        skipped(SPEC, offset + index, str(exc))
+                        continue
+                    if not matches(posting, query):
+                        continue
+                    yield posting
+                    found += 1
+                    if found >= query.limit:
+                        return
+                offset = page_end
+                if not last and next_page is None:
+                    size = min(self.page_size, query.limit - found)
+                    next_page = self._page(query, offset=offset, size=size)
+        finally:
+            if next_page is not None:
+                await _discard(next_page)
+
+    def _page(self, query: JobQuery, *, offset: int, size: int) -> asyncio.Task[Any]:
+        return asyncio.create_task(
+            self._call(
+                "GET",
+                "/projects/0.1/projects/active/",
+                params=search_params(query, offset=offset, limit=size),
             )
-            projects = [p for p in result.get("projects") or () if isinstance(p, Mapping)]
-            users = result.get("users")
-            for index, raw in enumerate(projects):
-                posting = to_posting(
-                    raw,
-                    users=users if isinstance(users, Mapping) else None,
-                    cursor=str(offset + index + 1),
-                )
-                if not matches(posting, query):
-                    continue
-                yield posting
-                found += 1
-                if found >= query.limit:
-                    return
-            offset += len(projects)
-            total = result.get("total_count")
-            if len(projects) < size or (isinstance(total, int) and offset >= total):
-                return
+        )
 
     async def submit_proposal(self, proposal: ProposalSubmission) -> SubmissionResult:
         """Places the bid unless this user already has a live bid on the project, in which case
@@ -155,6 +186,13 @@ class FreelancerConnector(Marketplace):
 
     def _refused(self, why: str) -> Permanent:
         return Permanent(f"{SPEC.title}: {why}", integration=SPEC.slug)
+
+
+async def _discard(page: asyncio.Task[Any]) -> None:
+    """A prefetched page nobody will read: cancelled if still on its way, its outcome dropped."""
+    page.cancel()
+    with contextlib.suppress(asyncio.CancelledError, IntegrationError):
+        await page
 
 
 def _offset(cursor: str | None) -> int:

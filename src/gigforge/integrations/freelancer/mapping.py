@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from gigforge.integrations.framework.capabilities import (
@@ -29,6 +30,7 @@ from gigforge.integrations.framework.errors import (
     RateLimited,
     Transient,
 )
+from gigforge.integrations.framework.feeds import MalformedItem
 from gigforge.integrations.freelancer.spec import SITE_URL, SPEC
 from gigforge.kit.money import minor_to_major
 
@@ -84,8 +86,11 @@ def to_posting(
     users: Mapping[str, Any] | None = None,
     cursor: str | None = None,
 ) -> JobPosting:
-    """One project; `users` is the search's `result.users`, keyed by user id as a string."""
-    project_id = raw["id"]
+    """One project; `users` is the search's `result.users`, keyed by user id as a string.
+    Raises `MalformedItem` for a project without an id, which could never be linked or bid on."""
+    project_id = raw.get("id")
+    if project_id is None or isinstance(project_id, bool) or not str(project_id).strip():
+        raise MalformedItem(f"project {raw.get('title') or '(untitled)'!r} has no id")
     jobs = [job for job in raw.get("jobs") or () if isinstance(job, Mapping)]
     category = next(
         (
@@ -126,6 +131,8 @@ def _budget(raw: Mapping[str, Any]) -> Budget | None:
     if not isinstance(budget, Mapping) or not currency:
         return None
     code = str(currency).upper()
+    if len(code) != 3:  # not an ISO 4217 code: nothing to price in, and no reason to fail
+        return None
     minimum = _minor(budget.get("minimum"), code)
     maximum = _minor(budget.get("maximum"), code)
     if minimum is None and maximum is None:
@@ -245,6 +252,8 @@ def _error_fields(body: Any) -> tuple[str | None, str | None, str | None]:
 def _minor(value: Any, currency: str) -> int | None:
     if value is None or isinstance(value, bool):
         return None
+    if type(value) is int:  # the usual case, exact without Decimal
+        return value * _minor_units(currency)
     try:
         major = Decimal(str(value))
     except InvalidOperation:
@@ -253,9 +262,21 @@ def _minor(value: Any, currency: str) -> int | None:
     return int((major / unit).to_integral_value(rounding=ROUND_HALF_UP))
 
 
+@lru_cache(maxsize=64)
+def _minor_units(currency: str) -> int:
+    """Minor units in one major unit (100 for USD, 1 for JPY)."""
+    return int(1 / minor_to_major(1, currency))
+
+
 def _unix(value: Any) -> datetime | None:
+    """A Unix time, or None when absent or outside what a date can hold."""
     seconds = _int_or_none(value)
-    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+    if seconds is None:
+        return None
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gigforge.integrations.framework.spec import (
+    LOCAL_PATH,
     AuthMode,
     Capability,
     IntegrationSpec,
@@ -32,7 +33,10 @@ class ONNXConfig(BaseModel):
     model_path: str = Field(
         min_length=1,
         title="Model file",
-        description="Path to an .onnx file on the server, e.g. /srv/models/fit-scorer.onnx",
+        description=(
+            "An .onnx file in the server's local files folder, e.g. models/fit-scorer.onnx"
+        ),
+        json_schema_extra=LOCAL_PATH,
     )
     intra_op_threads: int = Field(
         default=1,

@@ -55,6 +55,10 @@ from gigforge.integrations.stripe._sandbox_wire import (
 from gigforge.integrations.stripe.spec import STRIPE_API_VERSION
 from gigforge.integrations.stripe.webhooks import SIGNATURE_HEADER, sign_payload
 
+LOCK_TIMEOUT = (
+    "This object cannot be accessed right now because another API request or Stripe process "
+    "is currently accessing it. If you see this error intermittently, retry the request."
+)
 SANDBOX_SECRET_KEY = "sk_test_gigforge_sandbox_key"  # noqa: S105 - a sandbox-only key
 SANDBOX_WEBHOOK_SECRET = "whsec_gigforge_sandbox"  # noqa: S105 - a sandbox-only secret
 SANDBOX_CONNECTED_ACCOUNT = "acct_1GigforgeSandbox"
@@ -120,6 +124,8 @@ class StripeSandbox:
         self.webhook_secret = webhook_secret
         self.faults = faults or Faults()
         self.requests_per_second = requests_per_second
+        # The next N POSTs meet a locked object: 409 `lock_timeout` with Stripe-Should-Retry.
+        self.lock_timeouts = 0
         self.clock = clock
         self.received: list[ReceivedRequest] = []
         self.sessions: dict[str, Params] = {}
@@ -205,6 +211,13 @@ class StripeSandbox:
                 return json_response(failure.status, failure.body)
             except ValueError as exc:
                 return json_response(400, error_envelope(str(exc)))
+            if request.method == "POST" and self.lock_timeouts > 0:
+                self.lock_timeouts -= 1
+                return json_response(
+                    409,
+                    error_envelope(LOCK_TIMEOUT, code="lock_timeout"),
+                    {"Stripe-Should-Retry": "true"},
+                )
             key = request.headers.get("idempotency-key") if request.method == "POST" else None
             if key:
                 replay = self._replay(key, request.url.path, pairs)

@@ -16,6 +16,7 @@ from gigforge.integrations.framework import (
     Capability,
     IntegrationSpec,
     Pagination,
+    RateLimitHeaders,
     TermsOfUse,
 )
 
@@ -107,6 +108,9 @@ SPEC = IntegrationSpec(
     ),
     config_model=StripeConfig,
     rate_limits=("25/second",),
+    # Stripe says when a failed request may be retried (a 409 lock_timeout: yes; a request it
+    # already processed: no), and its own libraries obey it over the status code.
+    rate_limit_headers=RateLimitHeaders(should_retry="Stripe-Should-Retry"),
     pagination=Pagination.cursor,
     idempotency_header="Idempotency-Key",
     test_call="GET /v1/balance: the cheapest authenticated read; it also tells live from test",

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gigforge.integrations.framework.spec import (
+    LOCAL_PATH,
     AuthMode,
     Capability,
     IntegrationSpec,
@@ -39,8 +40,10 @@ class TemplateWriterConfig(BaseModel):
         title="Your templates folder",
         description=(
             f"A folder of `<name>{TEMPLATE_SUFFIX}` files, used as model `{MODEL_PREFIX}<name>`; "
-            "a file named like a built-in template (proposal, summary) replaces it"
+            "a file named like a built-in template (proposal, summary) replaces it; "
+            "inside the server's local files folder"
         ),
+        json_schema_extra=LOCAL_PATH,
     )
 
     @field_validator("templates_dir")
