@@ -103,7 +103,7 @@ async def _ingest(database_url: str, sandbox_url: str, count: int, data_dir: Pat
     from sqlalchemy import text
 
     from gigforge.accounts.models import User
-    from gigforge.app import create_app
+    from gigforge.app import create_app, freeze_startup_heap
     from gigforge.connections.models import Connection
     from gigforge.connections.vault import vault
     from gigforge.db import unit_of_work
@@ -124,6 +124,7 @@ async def _ingest(database_url: str, sandbox_url: str, count: int, data_dir: Pat
         embedded_worker=False,
     )
     app = create_app(settings)
+    freeze_startup_heap()  # as `gigforge worker` and `gigforge scan` do once started
     context = app.state.integrations
     context.registry = Registry([UnpacedFreelancer])
     database = context.database

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -54,17 +56,45 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns through orjson, several times faster than the standard library on the
+    large provider payloads a scan stores. What orjson refuses (an integer wider than 64 bits
+    in a provider's payload) is written by the standard library instead, never dropped.
+    Reading stays with the standard library, which keeps such integers exact where orjson
+    would turn them into floats."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
+    options: dict[str, Any] = {
+        "echo": echo,
+        "json_serializer": json_dumps,
+    }
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # Many rows go in as multi-row INSERT statements rather than one execution per row.
+        # Besides fewer round trips into SQLite, aiosqlite's thread then gives up the GIL
+        # once per page instead of once per row, so an insert runs beside the event loop's
+        # Python instead of queueing behind it for the GIL at every row.
+        engine.sync_engine.dialect.use_insertmanyvalues_wo_returning = True
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "asyncpg":
+        # asyncpg prepares every statement, and after five runs PostgreSQL may keep one
+        # generic plan for it. A plan made while a table was nearly empty (a first scan into a
+        # new database) is a sequential scan, and "external_id IN (2,000 values)" then compares
+        # every row with every value: batches slowed from 0.25 s to 3 s over 60,000 rows.
+        # Custom plans see the values and the table as it is, for a little planning time.
+        options["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **options)
 
 
 @dataclass

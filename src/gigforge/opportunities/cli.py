@@ -19,6 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from gigforge.app import freeze_startup_heap
 from gigforge.connections.cli import _app, _fail, _principal
 from gigforge.connections.context import IntegrationContext
 from gigforge.db import unit_of_work
@@ -43,6 +44,7 @@ def scan(
     reported and the others still run."""
     app = _app()
     context: IntegrationContext = app.state.integrations
+    freeze_startup_heap()
 
     async def main() -> list[ScanReport]:
         async with unit_of_work(context.database) as session:
@@ -103,6 +105,7 @@ def worker(
     (SIGINT or SIGTERM); with --once, a single pass, e.g. from cron."""
     app = _app()
     context: IntegrationContext = app.state.integrations
+    freeze_startup_heap()
 
     async def main() -> None:
         if once:
