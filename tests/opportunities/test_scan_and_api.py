@@ -184,6 +184,67 @@ async def test_a_source_failing_mid_scan_keeps_the_batches_stored_and_their_curs
     assert schedule.cursor == str(report.seen)
 
 
+async def _schedule(context: IntegrationContext, connection_id: uuid.UUID) -> SourceSchedule:
+    async with unit_of_work(context.database) as session:
+        schedule = await session.get(SourceSchedule, connection_id)
+    assert schedule is not None
+    return schedule
+
+
+async def test_a_search_read_to_its_end_starts_the_next_scan_from_the_top(
+    sandbox_app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    """A search position (Freelancer's offset) belongs to one search: the next scan searches
+    from a later time, and resuming at the old offset there would skip new listings."""
+    context: IntegrationContext = sandbox_app.state.integrations
+    sandbox = sandbox_app.state.sandboxes["freelancer"]
+    account = await register(http)
+    connection_id = uuid.UUID(await connect_oauth(http, account, "freelancer"))
+
+    first = await Scanner(context).scan(connection_id)
+    assert (first.error, first.found) == (None, 7)
+    schedule = await _schedule(context, connection_id)
+    assert schedule.cursor is None
+    assert schedule.last_run_at is not None
+
+    posted = int(datetime.now(UTC).timestamp()) + 60
+    template = sandbox.projects[40100001]
+    sandbox.projects[50_000_001] = {
+        **template,
+        "id": 50_000_001,
+        "title": TOPICS[3],
+        "description": TOPICS[3],
+        "time_submitted": posted,
+        "time_updated": posted,
+    }
+    second = await Scanner(context).scan(connection_id)
+    assert (second.error, second.seen, second.found) == (None, 1, 1)
+
+
+async def test_a_search_stopped_early_resumes_where_it_stopped_then_rereads_from_the_top(
+    sandbox_app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    context: IntegrationContext = sandbox_app.state.integrations
+    account = await register(http)
+    connection_id = uuid.UUID(await connect_oauth(http, account, "freelancer"))
+
+    cut = await Scanner(context, max_postings=3).scan(connection_id)
+    assert (cut.seen, cut.found) == (3, 3)
+    schedule = await _schedule(context, connection_id)
+    assert (schedule.cursor, schedule.last_run_at) == ("3", None)
+
+    resumed = await Scanner(context).scan(connection_id)
+    assert (resumed.error, resumed.seen, resumed.found) == (None, 4, 4)
+    # Listings posted while the search was stopped sit ahead of its position; the next scan
+    # reads the same window from the top rather than moving on past them.
+    schedule = await _schedule(context, connection_id)
+    assert (schedule.cursor, schedule.last_run_at) == (None, None)
+
+    whole = await Scanner(context).scan(connection_id)
+    assert (whole.seen, whole.found, whole.updated) == (7, 0, 7)
+    assert (await _schedule(context, connection_id)).last_run_at is not None
+
+
 async def test_a_listing_seen_again_takes_its_new_text_and_score_but_keeps_when_it_was_found(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:

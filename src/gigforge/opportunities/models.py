@@ -112,6 +112,8 @@ class SourceSchedule(Base):
     next_run_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     claimed_until: Mapped[datetime | None]
     cursor: Mapped[str | None] = mapped_column(String(500))
+    # Where the next scan's search starts in time: the start of the last search read to its
+    # end (an early stop keeps it, so the resume at `cursor` repeats the same search).
     last_run_at: Mapped[datetime | None]
     last_found: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))

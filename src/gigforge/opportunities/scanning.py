@@ -250,7 +250,22 @@ class Scanner:
                     await reader
                 if announcing is not None:
                     await announcing
-        await self._finish(connection_id, report, cursor=last_cursor, started=started)
+        if not isinstance(connector, Marketplace):
+            # A feed's cursor is a resume point in the feed itself (an IMAP UID): it holds
+            # across scans, and the next one reads what came after.
+            await self._finish(connection_id, report, cursor=last_cursor, since=started)
+        elif report.error is not None or report.seen >= self.max_postings:
+            # Stopped early: resume this same search (same `since`) where it stopped.
+            await self._finish(connection_id, report, cursor=last_cursor, since=since)
+        else:
+            # A search's cursor is a position in that search's results, which mean nothing
+            # once its `since` moves. Read to the end, the next scan starts from the top. After
+            # a resumed search `since` stays: what was posted while it was stopped went in
+            # ahead of its position (results are newest first), so only reading from the top
+            # again finds it.
+            await self._finish(
+                connection_id, report, cursor=None, since=started if cursor is None else since
+            )
         return report
 
     async def _read(
@@ -408,8 +423,9 @@ class Scanner:
         report: ScanReport,
         *,
         cursor: str | None,
-        started: Any,
+        since: datetime | None,
     ) -> None:
+        """Record the run; the next scan reads from `since` onwards, resuming at `cursor`."""
         async with unit_of_work(self.context.database) as session:
             schedule = await session.get(SourceSchedule, connection_id)
             connection = await session.get(Connection, connection_id)
@@ -422,7 +438,7 @@ class Scanner:
             interval = scan_interval(spec)
             schedule.interval_seconds = int(interval.total_seconds())
             schedule.cursor = cursor
-            schedule.last_run_at = started
+            schedule.last_run_at = since
             schedule.last_found = report.found
             schedule.last_error = report.error[:500] if report.error else None
             schedule.next_run_at = utcnow() + interval
