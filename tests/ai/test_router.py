@@ -26,6 +26,7 @@ from gigforge.ai.router import (
     Budgets,
     ModelOffer,
     NoModelAvailable,
+    RoutedAnswer,
     Router,
     Task,
     estimate_tokens,
@@ -162,6 +163,28 @@ def _ask(text: str) -> list[ChatMessage]:
     return [ChatMessage(role="user", content=text)]
 
 
+async def _complete(
+    router: Router,
+    session: AsyncSession,
+    app: FastAPI,
+    user_id: uuid.UUID,
+    messages: Sequence[ChatMessage],
+    *,
+    task: Task = Task.summary,
+    budgets: Budgets = GENEROUS,
+) -> RoutedAnswer:
+    """One routed call with the app's integrations: a summary within generous budgets unless
+    the test says otherwise."""
+    return await router.complete(
+        session,
+        user_id,
+        context=app.state.integrations,
+        task=task,
+        messages=messages,
+        budgets=budgets,
+    )
+
+
 def _chat_bodies(sandbox: OpenAISandbox) -> list[dict]:
     return [r.body for r in sandbox.requests if r.path.endswith("/chat/completions")]
 
@@ -201,13 +224,13 @@ async def test_the_cheapest_adequate_model_answers(
     model_router: Router,
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
-    answer = await model_router.complete(
+    answer = await _complete(
+        model_router,
         session,
+        app,
         asker.user_id,
-        context=app.state.integrations,
+        _ask("Draft a short proposal"),
         task=Task.proposal,
-        messages=_ask("Draft a short proposal"),
-        budgets=GENEROUS,
     )
     assert answer.model.startswith("gpt-4o-mini")
     assert [body["model"] for body in _chat_bodies(sandboxes["primary"])] == ["gpt-4o-mini"]
@@ -265,14 +288,7 @@ async def test_a_failing_provider_falls_back_and_the_answerer_is_recorded(
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY, BACKUP)
     sandboxes["primary"].faults.error_rate = 1.0
-    answer = await model_router.complete(
-        session,
-        asker.user_id,
-        context=app.state.integrations,
-        task=Task.summary,
-        messages=_ask("Summarise this"),
-        budgets=GENEROUS,
-    )
+    answer = await _complete(model_router, session, app, asker.user_id, _ask("Summarise this"))
     assert answer.skipped == (("openai:gpt-4.1-mini@openai-0", "Transient"),)
     assert len(_chat_bodies(sandboxes["backup"])) == 1
     await model_router.flush(app.state.database)
@@ -290,22 +306,8 @@ async def test_an_identical_request_is_answered_from_the_cache(
     model_router: Router,
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
-    first = await model_router.complete(
-        session,
-        asker.user_id,
-        context=app.state.integrations,
-        task=Task.summary,
-        messages=_ask("Summarise the brief"),
-        budgets=GENEROUS,
-    )
-    second = await model_router.complete(
-        session,
-        asker.user_id,
-        context=app.state.integrations,
-        task=Task.summary,
-        messages=_ask("Summarise the brief"),
-        budgets=GENEROUS,
-    )
+    first = await _complete(model_router, session, app, asker.user_id, _ask("Summarise the brief"))
+    second = await _complete(model_router, session, app, asker.user_id, _ask("Summarise the brief"))
     assert second.cached is True
     assert second.text == first.text
     assert second.cost_micro_usd == 0
@@ -446,13 +448,8 @@ async def test_usage_not_yet_written_counts_toward_the_monthly_budget(
     held_writes: None,
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
-    first = await model_router.complete(
-        session,
-        asker.user_id,
-        context=app.state.integrations,
-        task=Task.proposal,
-        messages=_ask("Draft a proposal"),
-        budgets=GENEROUS,
+    first = await _complete(
+        model_router, session, app, asker.user_id, _ask("Draft a proposal"), task=Task.proposal
     )
     assert await _usage_rows(session) == []
     assert await model_router.spent_this_month(session, asker.user_id) == first.cost_micro_usd
@@ -548,22 +545,24 @@ async def test_spend_of_another_process_is_seen_at_once_near_the_cap(
     asker = await _user_with_openai(client, PRIMARY)
     budgets = Budgets(per_task_micro_usd=1_000_000, monthly_micro_usd=5_000_000)
     await _spend_elsewhere(session, asker.user_id, 4_600_000)
-    await model_router.complete(
+    await _complete(
+        model_router,
         session,
+        app,
         asker.user_id,
-        context=app.state.integrations,
+        _ask("Draft a proposal"),
         task=Task.proposal,
-        messages=_ask("Draft a proposal"),
         budgets=budgets,
     )
     await _spend_elsewhere(session, asker.user_id, 400_000)
     with pytest.raises(BudgetExceeded, match="month"):
-        await model_router.complete(
+        await _complete(
+            model_router,
             session,
+            app,
             asker.user_id,
-            context=app.state.integrations,
+            _ask("Draft another proposal"),
             task=Task.proposal,
-            messages=_ask("Draft another proposal"),
             budgets=budgets,
         )
     assert len(_chat_bodies(sandboxes["primary"])) == 1
@@ -579,23 +578,25 @@ async def test_spend_of_another_process_is_seen_after_the_refresh_interval(
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
     budgets = Budgets(per_task_micro_usd=1_000_000, monthly_micro_usd=50_000_000)
-    await model_router.complete(
+    await _complete(
+        model_router,
         session,
+        app,
         asker.user_id,
-        context=app.state.integrations,
+        _ask("Draft a proposal"),
         task=Task.proposal,
-        messages=_ask("Draft a proposal"),
         budgets=budgets,
     )
     await _spend_elsewhere(session, asker.user_id, 50_000_000)
     _patch(monkeypatch, "REFRESH_SECONDS", 0.0)
     with pytest.raises(BudgetExceeded, match="month"):
-        await model_router.complete(
+        await _complete(
+            model_router,
             session,
+            app,
             asker.user_id,
-            context=app.state.integrations,
+            _ask("Draft another proposal"),
             task=Task.proposal,
-            messages=_ask("Draft another proposal"),
             budgets=budgets,
         )
 
@@ -612,21 +613,23 @@ async def test_a_new_month_starts_from_nothing(
     budgets = Budgets(per_task_micro_usd=1_000_000, monthly_micro_usd=5_000_000)
     await _spend_elsewhere(session, asker.user_id, 5_000_000)
     with pytest.raises(BudgetExceeded, match="month"):
-        await model_router.complete(
+        await _complete(
+            model_router,
             session,
+            app,
             asker.user_id,
-            context=app.state.integrations,
+            _ask("Draft a proposal"),
             task=Task.proposal,
-            messages=_ask("Draft a proposal"),
             budgets=budgets,
         )
     clock.now = (clock.now.replace(day=1) + timedelta(days=32)).replace(day=1, hour=0, minute=5)
-    answer = await model_router.complete(
+    answer = await _complete(
+        model_router,
         session,
+        app,
         asker.user_id,
-        context=app.state.integrations,
+        _ask("Draft a proposal"),
         task=Task.proposal,
-        messages=_ask("Draft a proposal"),
         budgets=budgets,
     )
     assert answer.cost_micro_usd > 0
@@ -644,13 +647,8 @@ async def test_the_cache_never_answers_another_user(
 ) -> None:
     for name in ("Ada Lovelace", "Grace Hopper"):
         asker = await _user_with_openai(client, PRIMARY, name=name)
-        answer = await model_router.complete(
-            session,
-            asker.user_id,
-            context=app.state.integrations,
-            task=Task.summary,
-            messages=_ask("Summarise the brief"),
-            budgets=GENEROUS,
+        answer = await _complete(
+            model_router, session, app, asker.user_id, _ask("Summarise the brief")
         )
         assert answer.cached is False
     assert len(_chat_bodies(sandboxes["primary"])) == 2
@@ -664,14 +662,7 @@ async def test_an_answer_stored_by_another_process_is_found_in_the_database(
     model_router: Router,
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
-    first = await model_router.complete(
-        session,
-        asker.user_id,
-        context=app.state.integrations,
-        task=Task.summary,
-        messages=_ask("Summarise the brief"),
-        budgets=GENEROUS,
-    )
+    first = await _complete(model_router, session, app, asker.user_id, _ask("Summarise the brief"))
     await model_router.flush(app.state.database)
     elsewhere = Router(CATALOG)
     try:
@@ -700,13 +691,8 @@ async def test_an_expired_answer_is_asked_again(
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
     for _ in range(2):
-        answer = await model_router.complete(
-            session,
-            asker.user_id,
-            context=app.state.integrations,
-            task=Task.summary,
-            messages=_ask("Summarise the brief"),
-            budgets=GENEROUS,
+        answer = await _complete(
+            model_router, session, app, asker.user_id, _ask("Summarise the brief")
         )
         assert answer.cached is False
         clock.now += CACHE_TTL
@@ -725,14 +711,7 @@ async def test_a_connection_disabled_through_the_api_is_not_used_by_the_next_cal
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY, BACKUP)
     for prompt in ("Summarise the brief", "Summarise the other brief"):
-        answer = await model_router.complete(
-            session,
-            asker.user_id,
-            context=app.state.integrations,
-            task=Task.summary,
-            messages=_ask(prompt),
-            budgets=GENEROUS,
-        )
+        answer = await _complete(model_router, session, app, asker.user_id, _ask(prompt))
         assert answer.cached is False
         disabled = await client.patch(
             f"/api/v1/connections/{asker.connection_ids[0]}",
@@ -752,26 +731,12 @@ async def test_a_connection_marked_needs_reauth_is_dropped_at_once(
     model_router: Router,
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY, BACKUP)
-    await model_router.complete(
-        session,
-        asker.user_id,
-        context=app.state.integrations,
-        task=Task.summary,
-        messages=_ask("Summarise the brief"),
-        budgets=GENEROUS,
-    )
+    await _complete(model_router, session, app, asker.user_id, _ask("Summarise the brief"))
     primary = await session.get(Connection, uuid.UUID(asker.connection_ids[0]))
     assert primary is not None
     primary.status = ConnectionStatus.needs_reauth
     await session.commit()
-    await model_router.complete(
-        session,
-        asker.user_id,
-        context=app.state.integrations,
-        task=Task.summary,
-        messages=_ask("Summarise the other brief"),
-        budgets=GENEROUS,
-    )
+    await _complete(model_router, session, app, asker.user_id, _ask("Summarise the other brief"))
     assert len(_chat_bodies(sandboxes["primary"])) == 1
     assert len(_chat_bodies(sandboxes["backup"])) == 1
 
@@ -785,14 +750,7 @@ async def test_a_change_made_by_another_process_is_seen_after_the_refresh_interv
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY, BACKUP)
-    await model_router.complete(
-        session,
-        asker.user_id,
-        context=app.state.integrations,
-        task=Task.summary,
-        messages=_ask("Summarise the brief"),
-        budgets=GENEROUS,
-    )
+    await _complete(model_router, session, app, asker.user_id, _ask("Summarise the brief"))
     # A statement, not an ORM write: this process hears nothing of it, as of another's.
     await session.execute(
         update(Connection)
@@ -801,14 +759,7 @@ async def test_a_change_made_by_another_process_is_seen_after_the_refresh_interv
     )
     await session.commit()
     _patch(monkeypatch, "REFRESH_SECONDS", 0.0)
-    await model_router.complete(
-        session,
-        asker.user_id,
-        context=app.state.integrations,
-        task=Task.summary,
-        messages=_ask("Summarise the other brief"),
-        budgets=GENEROUS,
-    )
+    await _complete(model_router, session, app, asker.user_id, _ask("Summarise the other brief"))
     assert len(_chat_bodies(sandboxes["primary"])) == 1
     assert len(_chat_bodies(sandboxes["backup"])) == 1
 
@@ -821,14 +772,7 @@ async def test_a_replaced_api_key_is_used_by_the_next_call(
     model_router: Router,
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
-    await model_router.complete(
-        session,
-        asker.user_id,
-        context=app.state.integrations,
-        task=Task.summary,
-        messages=_ask("Summarise the brief"),
-        budgets=GENEROUS,
-    )
+    await _complete(model_router, session, app, asker.user_id, _ask("Summarise the brief"))
     replaced = await client.patch(
         f"/api/v1/connections/{asker.connection_ids[0]}",
         json={"config": {"api_key": "sk-revoked-key"}},
@@ -836,13 +780,8 @@ async def test_a_replaced_api_key_is_used_by_the_next_call(
     )
     assert replaced.status_code == 200, replaced.text
     with pytest.raises(AuthExpired):
-        await model_router.complete(
-            session,
-            asker.user_id,
-            context=app.state.integrations,
-            task=Task.summary,
-            messages=_ask("Summarise the other brief"),
-            budgets=GENEROUS,
+        await _complete(
+            model_router, session, app, asker.user_id, _ask("Summarise the other brief")
         )
     assert sandboxes["primary"].requests[-1].authorization == "Bearer sk-revoked-key"
 
@@ -859,14 +798,7 @@ async def test_usage_of_a_connection_deleted_before_it_was_written_is_kept_witho
     held_writes: None,
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
-    answer = await model_router.complete(
-        session,
-        asker.user_id,
-        context=app.state.integrations,
-        task=Task.summary,
-        messages=_ask("Summarise the brief"),
-        budgets=GENEROUS,
-    )
+    answer = await _complete(model_router, session, app, asker.user_id, _ask("Summarise the brief"))
     deleted = await client.delete(
         f"/api/v1/connections/{asker.connection_ids[0]}", headers=asker.headers
     )

@@ -38,6 +38,15 @@ async def http(app: FastAPI) -> Any:
         yield client
 
 
+async def _draft(
+    http: httpx.AsyncClient, account: Account, job: dict[str, Any], text: str | None = None
+) -> dict[str, Any]:
+    """`POST /proposals` for the job: the given text, or a draft by the user's AI chain."""
+    body = {"opportunity_id": job["id"]} | ({"text": text} if text is not None else {})
+    response = await http.post("/api/v1/proposals", json=body, headers=account.headers)
+    return dict(response.json())
+
+
 async def _scanned(app: FastAPI, http: httpx.AsyncClient, account: Account, slug: str) -> list:
     connection_id = await connect_oauth(http, account, slug)
     report = await Scanner(app.state.integrations).scan(uuid.UUID(connection_id))
@@ -98,13 +107,7 @@ async def test_a_worker_that_died_mid_call_does_not_bid_twice(
 ) -> None:
     account = await register(http)
     [job, *_] = await _scanned(app, http, account, "freelancer")
-    drafted = (
-        await http.post(
-            "/api/v1/proposals",
-            json={"opportunity_id": job["id"], "text": "My proposal"},
-            headers=account.headers,
-        )
-    ).json()
+    drafted = await _draft(http, account, job, "My proposal")
     await http.post(f"/api/v1/proposals/{drafted['id']}/approve", headers=account.headers)
     context = app.state.integrations
     # The worker claimed it and the bid reached Freelancer, then the process died.
@@ -173,11 +176,7 @@ async def test_without_a_model_the_draft_comes_from_the_template_and_says_so(
 ) -> None:
     account = await register(http)
     [job, *_] = await _scanned(app, http, account, "upwork")
-    drafted = (
-        await http.post(
-            "/api/v1/proposals", json={"opportunity_id": job["id"]}, headers=account.headers
-        )
-    ).json()
+    drafted = await _draft(http, account, job)
     [version] = drafted["versions"]
     assert version["not_ai"] is True
     assert version["author"] == "template_writer:template:proposal"
@@ -207,13 +206,7 @@ async def test_auto_approve_only_within_the_caps(app: FastAPI, http: httpx.Async
 async def test_other_users_cannot_touch_a_proposal(app: FastAPI, http: httpx.AsyncClient) -> None:
     alice = await register(http)
     [job, *_] = await _scanned(app, http, alice, "upwork")
-    drafted = (
-        await http.post(
-            "/api/v1/proposals",
-            json={"opportunity_id": job["id"], "text": "Mine"},
-            headers=alice.headers,
-        )
-    ).json()
+    drafted = await _draft(http, alice, job, "Mine")
     bob = await register(http)
     for method, path in (("GET", ""), ("POST", "/approve"), ("POST", "/withdraw")):
         response = await http.request(
@@ -235,13 +228,7 @@ async def test_failures_are_retried_when_safe_and_otherwise_shown_with_the_reaso
     context = app.state.integrations
     ids = []
     for job in jobs[:2]:
-        drafted = (
-            await http.post(
-                "/api/v1/proposals",
-                json={"opportunity_id": job["id"], "text": "Proposal"},
-                headers=account.headers,
-            )
-        ).json()
+        drafted = await _draft(http, account, job, "Proposal")
         await http.post(f"/api/v1/proposals/{drafted['id']}/approve", headers=account.headers)
         ids.append(drafted["id"])
 
@@ -269,13 +256,7 @@ async def test_an_edit_can_change_the_bid_terms_and_bad_terms_are_refused(
 ) -> None:
     account = await register(http)
     [job, *_] = await _scanned(app, http, account, "freelancer")
-    drafted = (
-        await http.post(
-            "/api/v1/proposals",
-            json={"opportunity_id": job["id"], "text": "First text"},
-            headers=account.headers,
-        )
-    ).json()
+    drafted = await _draft(http, account, job, "First text")
     path = f"/api/v1/proposals/{drafted['id']}/versions"
     edited = await http.post(
         path,
