@@ -1,6 +1,7 @@
 """Money is stored as integer minor units plus an ISO 4217 code; the API shows major units."""
 
-from decimal import Decimal
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from pydantic import PlainSerializer
@@ -43,6 +44,68 @@ def major_to_minor(amount: Decimal | int | str, currency: str) -> int:
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{amount} {currency} has more decimals than the currency allows")
     return int(scaled)
+
+
+# The largest amount a Money column holds (a signed 64-bit integer on every database).
+MAX_MINOR_UNITS = 2**63 - 1
+# "1500", "1,500.00", ".5", "1500.": digits, optionally with thousands commas in groups of 3.
+_TYPED_AMOUNT = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d*)?$")
+
+
+class InvalidAmount(ValueError):
+    """An amount that is not a valid amount of its currency; the message says how to fix it."""
+
+
+def currency_exponent(currency: str) -> int:
+    """Decimals of the currency's minor unit: 2 for USD, 0 for JPY, 3 for KWD."""
+    return _EXPONENTS.get(currency.upper(), 2)
+
+
+def parse_major_units(text: str | Decimal | int, currency: str) -> int:
+    """An amount in major units, as a person types it ("1,500.00", "1500") or as a parsed
+    Decimal, converted exactly to minor units. Refuses negative amounts, exponents, more
+    decimals than the currency has, and amounts no Money column can hold."""
+    code = currency.strip().upper()
+    exponent = currency_exponent(code)
+    if isinstance(text, str):
+        typed = text.strip()
+        if not typed:
+            raise InvalidAmount("Enter an amount.")
+        if typed.startswith("-"):
+            raise InvalidAmount("The amount cannot be negative.")
+        if not _TYPED_AMOUNT.match(typed) or not any(ch.isdigit() for ch in typed):
+            raise InvalidAmount(f"Enter an amount such as 1,500.00 or 1500 (not {typed[:40]!r}).")
+        amount = Decimal(typed.replace(",", ""))
+    else:
+        try:
+            amount = Decimal(text)
+        except (InvalidOperation, TypeError, ValueError):
+            raise InvalidAmount("Enter an amount such as 1,500.00 or 1500.") from None
+        if not amount.is_finite():
+            raise InvalidAmount("Enter a finite amount such as 1,500.00 or 1500.")
+        if amount < 0:
+            raise InvalidAmount("The amount cannot be negative.")
+    # Read the digits rather than doing decimal arithmetic, which rounds past 28 digits.
+    _, digit_tuple, power = amount.as_tuple()
+    assert isinstance(power, int)  # finite
+    digits = list(digit_tuple)
+    while power < 0 and len(digits) > 1 and digits[-1] == 0:
+        digits.pop()
+        power += 1
+    if not any(digits):
+        return 0
+    if power + exponent < 0:
+        if exponent == 0:
+            raise InvalidAmount(f"{code} amounts are whole numbers, without decimals.")
+        raise InvalidAmount(
+            f"{code} amounts have at most {exponent} decimal{'s' if exponent > 1 else ''}."
+        )
+    if len(digits) + power + exponent > len(str(MAX_MINOR_UNITS)):
+        raise InvalidAmount("The amount is too large.")
+    minor = int("".join(map(str, digits)) + "0" * (power + exponent))
+    if minor > MAX_MINOR_UNITS:
+        raise InvalidAmount("The amount is too large.")
+    return minor
 
 
 # A JSON number, as the API contract shows amounts, computed exactly from minor units.
