@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 
 from gigforge.accounts.auth import CurrentPrincipal
 from gigforge.accounts.errors import InvalidToken
-from gigforge.integrations.framework import Registry, UnknownIntegration
+from gigforge.integrations.framework import IntegrationSpec, Registry, UnknownIntegration
 from gigforge.kit.errors import Unauthorized
 from gigforge.kit.problems import problem_responses
 from gigforge.kit.schemas import OutputSchema
@@ -30,6 +30,8 @@ class IntegrationRead(OutputSchema):
     oauth: dict[str, Any] | None
     terms: dict[str, Any]
     config_schema: dict[str, Any]
+    available: bool = True
+    how_to_enable: str | None = None
 
 
 class IntegrationCatalog(OutputSchema):
@@ -47,11 +49,22 @@ def get_registry(request: Request) -> Registry:
     responses=problem_responses(Unauthorized, InvalidToken),
 )
 async def list_integrations(request: Request, principal: CurrentPrincipal) -> IntegrationCatalog:
-    """Every installed integration: capabilities, auth, limits, terms and connect form schema."""
-    return IntegrationCatalog(
-        integrations=[
-            IntegrationRead(**spec.catalog_entry()) for spec in get_registry(request).specs()
-        ]
+    """Every shipped integration: capabilities, auth, limits, terms and connect form schema.
+
+    Those that need an optional package this server lacks are listed with `available: false`
+    and `how_to_enable`."""
+    registry = get_registry(request)
+    entries = [_entry(registry, spec) for spec in registry.specs()]
+    entries += [_entry(registry, item.spec) for item in registry.unavailable()]
+    return IntegrationCatalog(integrations=sorted(entries, key=lambda entry: entry.slug))
+
+
+def _entry(registry: Registry, spec: IntegrationSpec) -> IntegrationRead:
+    missing = registry.unavailable_one(spec.slug)
+    if missing is None:
+        return IntegrationRead(**spec.catalog_entry())
+    return IntegrationRead(
+        **spec.catalog_entry(), available=False, how_to_enable=missing.how_to_enable
     )
 
 
@@ -63,4 +76,6 @@ async def list_integrations(request: Request, principal: CurrentPrincipal) -> In
 async def read_integration(
     slug: str, request: Request, principal: CurrentPrincipal
 ) -> IntegrationRead:
-    return IntegrationRead(**get_registry(request).get(slug).spec.catalog_entry())
+    registry = get_registry(request)
+    missing = registry.unavailable_one(slug)
+    return _entry(registry, missing.spec if missing else registry.get(slug).spec)

@@ -12,7 +12,8 @@ import pytest
 from onnx_local_models import linear_scorer, token_ids_model, two_class_classifier
 
 from gigforge.integrations.framework import IntegrationRuntime
-from gigforge.integrations.onnx_local import SPEC, ONNXConfig, ONNXConnector
+from gigforge.integrations.onnx_local import SPEC, ONNXConfig
+from gigforge.integrations.onnx_local.connector import ONNXConnector
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from onnx_local_models import CLASSIFIER_BIAS, CLASSIFIER_WEIGHTS, SCORER_BIAS, SCORER_WEIGHTS
 
 from gigforge.integrations.framework import ChatMessage, ChatRequest, NotSupported, Permanent
-from gigforge.integrations.onnx_local import ONNXConnector
+from gigforge.integrations.onnx_local.connector import ONNXConnector
 
 Connect = Callable[..., ONNXConnector]
 

@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from gigforge.integrations.framework import AuthMode, Capability, Registry
-from gigforge.integrations.onnx_local import SPEC, ONNXConfig, ONNXConnector
+from gigforge.integrations.onnx_local import SPEC, ONNXConfig
+from gigforge.integrations.onnx_local.connector import ONNXConnector
 
 
 def test_the_connect_form_asks_for_the_model_file_and_threads() -> None:

@@ -50,7 +50,12 @@ from gigforge.integrations.framework.errors import (
     Transient,
     Unavailable,
 )
-from gigforge.integrations.framework.registry import Registry, UnknownIntegration
+from gigforge.integrations.framework.registry import (
+    IntegrationUnavailable,
+    Registry,
+    UnavailableIntegration,
+    UnknownIntegration,
+)
 from gigforge.integrations.framework.runtime import IntegrationRuntime
 from gigforge.integrations.framework.spec import (
     LOCAL_PATH,
@@ -91,6 +96,7 @@ __all__ = [
     "IntegrationError",
     "IntegrationRuntime",
     "IntegrationSpec",
+    "IntegrationUnavailable",
     "JobFeed",
     "JobPosting",
     "JobQuery",
@@ -121,6 +127,7 @@ __all__ = [
     "TokenRefresher",
     "Transient",
     "Unavailable",
+    "UnavailableIntegration",
     "UnknownIntegration",
     "Usage",
     "WebhookEvent",

@@ -1,6 +1,10 @@
-"""A local ONNX model (a scorer, a classifier) run by ONNX Runtime; nothing leaves the machine."""
+"""A local ONNX model (a scorer, a classifier) run by ONNX Runtime; nothing leaves the machine.
 
-from gigforge.integrations.onnx_local.connector import ONNXConnector
+ONNX Runtime is an optional extra (`pip install 'gigforge[onnx]'`), so this package's face is the
+spec alone: the registry reads it to explain how to enable the runner when the runtime is absent.
+The connector lives in `connector`, which imports the runtime.
+"""
+
 from gigforge.integrations.onnx_local.spec import SPEC, ONNXConfig
 
-__all__ = ["SPEC", "ONNXConfig", "ONNXConnector"]
+__all__ = ["SPEC", "ONNXConfig"]
