@@ -119,5 +119,8 @@ class OAuthState(IdMixin, Base):
     redirect_uri: Mapped[str] = mapped_column(String(500))
     connection_name: Mapped[str] = mapped_column(String(100))
     base_url: Mapped[str | None] = mapped_column(String(500))
+    # SHA-256 of the nonce in the starting browser's cookie (or held by the CLI process):
+    # the callback must present it, so a victim cannot finish an attacker's flow.
+    nonce_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
