@@ -50,7 +50,7 @@ def ask(text: str, *, model: str = "claude-haiku-4-5", **options: object) -> Cha
 async def test_chat_returns_the_reply_with_usage_cost_and_snapshot(connect: Connect) -> None:
     result = await connect().chat(ask("Draft a proposal for a Django API"))
 
-    assert result.text == "Echo: Draft a proposal for a Django API"
+    assert result.text == "Re: Draft a proposal for a Django API"
     assert result.model == "claude-haiku-4-5-20251001"
     assert result.finish_reason == "end_turn"
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (12, 8)
@@ -71,7 +71,7 @@ async def test_chat_sends_the_system_prompt_as_a_top_level_parameter(
         "system": "You write short freelance proposals.",
         "messages": [{"role": "user", "content": "one two three four"}],
     }
-    assert result.text == "Echo: one two"
+    assert result.text == "Re: one two"
     assert result.finish_reason == "max_tokens"
 
 
@@ -107,7 +107,7 @@ async def test_a_conversation_keeps_its_turns_and_gathers_every_system_message(
         ("assistant", "Which style?"),
         ("user", "Flat and blue"),
     ]
-    assert result.text == "Echo: Flat and blue"
+    assert result.text == "Re: Flat and blue"
 
 
 async def test_a_requested_temperature_is_not_sent_to_an_api_version_that_refuses_it(
@@ -118,7 +118,7 @@ async def test_a_requested_temperature_is_not_sent_to_an_api_version_that_refuse
     sent = sandbox.requests[-1]
     assert sent.headers["anthropic-version"] == "2026-10-21"
     assert "temperature" not in sent.body
-    assert result.text == "Echo: hello"
+    assert result.text == "Re: hello"
 
 
 async def test_the_provider_sees_the_real_key_and_never_the_placeholder(
@@ -268,7 +268,7 @@ async def test_a_429_on_a_message_is_waited_out_then_answered(
 
     result = await connect().chat(ask("hello"))
 
-    assert result.text == "Echo: hello"
+    assert result.text == "Re: hello"
     assert delays == [4.0]
 
 
@@ -293,7 +293,7 @@ async def test_the_minute_limit_is_waited_out_for_as_long_as_retry_after_says() 
         await connector.chat(ask("first"))
         second = await connector.chat(ask("second"))
 
-    assert second.text == "Echo: second"
+    assert second.text == "Re: second"
     assert now[0] == 1_800_000_060.0
     assert len(sandbox.requests) == 3
 
@@ -322,7 +322,7 @@ async def test_a_gateway_base_url_reaches_the_api_under_its_prefix(
 
     result = await connector.chat(ask("hello"))
 
-    assert result.text == "Echo: hello"
+    assert result.text == "Re: hello"
     assert sandbox.requests[-1].path == "/anthropic/v1/messages"
 
 
@@ -362,7 +362,7 @@ async def test_a_connector_built_from_the_public_config_alone_still_chats(
     async with client:
         result = await AnthropicConnector(client, config).chat(ask("hello"))
 
-    assert result.text == "Echo: hello"
+    assert result.text == "Re: hello"
     assert sandbox.requests[-1].body["max_tokens"] == 64
 
 

@@ -88,7 +88,7 @@ async def test_a_message_has_the_documented_shape(http: httpx.AsyncClient) -> No
     body = response.json()
     assert body["id"].startswith("msg_")
     assert (body["type"], body["role"]) == ("message", "assistant")
-    assert body["content"] == [{"type": "text", "text": "Echo: hello"}]
+    assert body["content"] == [{"type": "text", "text": "Re: hello"}]
     assert body["model"] == "claude-haiku-4-5-20251001"
     assert (body["stop_reason"], body["stop_sequence"]) == ("end_turn", None)
     usage = body["usage"]
@@ -100,7 +100,7 @@ async def test_max_tokens_cuts_the_reply(http: httpx.AsyncClient) -> None:
     body = {**HELLO, "max_tokens": 1, "messages": [{"role": "user", "content": "a b c"}]}
     response = await http.post("/v1/messages", json=body, headers=HEADERS)
 
-    assert response.json()["content"][0]["text"] == "Echo:"
+    assert response.json()["content"][0]["text"] == "Re:"
     assert response.json()["stop_reason"] == "max_tokens"
 
 

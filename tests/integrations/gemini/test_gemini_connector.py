@@ -51,7 +51,7 @@ def ask(text: str, *, model: str = "gemini-2.5-flash", **options: object) -> Cha
 async def test_chat_returns_the_reply_with_usage_cost_and_model_version(connect: Connect) -> None:
     result = await connect().chat(ask("Draft a proposal for a Django API"))
 
-    assert result.text == "Echo: Draft a proposal for a Django API"
+    assert result.text == "Re: Draft a proposal for a Django API"
     assert result.model == "gemini-2.5-flash"
     assert result.finish_reason == "STOP"
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (12, 8)
@@ -69,7 +69,7 @@ async def test_chat_sends_the_documented_body(connect: Connect, sandbox: GeminiS
         "systemInstruction": {"parts": [{"text": SYSTEM}]},
         "generationConfig": {"temperature": 0.3, "maxOutputTokens": 3},
     }
-    assert result.text == "Echo: one two"
+    assert result.text == "Re: one two"
     assert result.finish_reason == "MAX_TOKENS"
 
 
@@ -95,7 +95,7 @@ async def test_assistant_turns_go_as_model_turns_and_unset_options_stay_out(
         ],
         "generationConfig": {},
     }
-    assert result.text == "Echo: Write a bid"
+    assert result.text == "Re: Write a bid"
 
 
 async def test_system_messages_alone_are_refused_before_any_call(
@@ -135,7 +135,7 @@ async def test_the_environment_cannot_redirect_the_sdk(
 
     result = await connect().chat(ask("hello"))
 
-    assert result.text == "Echo: hello"
+    assert result.text == "Re: hello"
     assert sandbox.requests[-1].path == "/v1beta/models/gemini-2.5-flash:generateContent"
     assert sandbox.requests[-1].api_key == SANDBOX_API_KEY
 
@@ -227,7 +227,7 @@ async def test_a_429_on_generate_is_waited_out_then_answered(
 
     result = await connect().chat(ask("hello"))
 
-    assert result.text == "Echo: hello"
+    assert result.text == "Re: hello"
     assert sleep.delays == [4.0]
 
 
@@ -286,7 +286,7 @@ async def test_a_base_url_override_reaches_a_gateway_under_its_prefix(
 
     result = await connector.chat(ask("hello"))
 
-    assert result.text == "Echo: hello"
+    assert result.text == "Re: hello"
     assert sandbox.requests[-1].path == "/gemini/v1beta/models/gemini-2.5-flash:generateContent"
 
 

@@ -75,7 +75,7 @@ async def test_an_answer_has_the_documented_shape(http: httpx.AsyncClient) -> No
     answer = response.json()
     assert answer["candidates"] == [
         {
-            "content": {"parts": [{"text": "Echo: hello"}], "role": "model"},
+            "content": {"parts": [{"text": "Re: hello"}], "role": "model"},
             "finishReason": "STOP",
             "index": 0,
         }

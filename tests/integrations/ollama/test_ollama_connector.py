@@ -51,7 +51,7 @@ def refusing_connections() -> httpx.MockTransport:
 async def test_chat_returns_the_reply_with_counts_and_no_cost(connect: Connect) -> None:
     result = await connect().chat(ask("Draft a proposal for a Django API"))
 
-    assert result.text == "Echo: Draft a proposal for a Django API"
+    assert result.text == "Re: Draft a proposal for a Django API"
     assert result.model == "llama3.1:8b"
     assert result.finish_reason == "stop"
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (12, 8)
@@ -72,7 +72,7 @@ async def test_chat_sends_the_documented_body(connect: Connect, sandbox: OllamaS
         "stream": False,
         "options": {"num_predict": 3, "temperature": 0.3},
     }
-    assert result.text == "Echo: one two"
+    assert result.text == "Re: one two"
     assert result.finish_reason == "length"
 
 
@@ -90,7 +90,7 @@ async def test_options_stay_out_unless_something_sets_them(
 async def test_a_model_without_a_tag_means_latest_and_keeps_its_name(connect: Connect) -> None:
     result = await connect().chat(ask("hello", model="llama3.2"))
 
-    assert (result.text, result.model) == ("Echo: hello", "llama3.2")
+    assert (result.text, result.model) == ("Re: hello", "llama3.2")
 
 
 async def test_test_call_lists_the_pulled_models(connect: Connect, sandbox: OllamaSandbox) -> None:
@@ -175,7 +175,7 @@ async def test_a_429_on_a_chat_is_waited_out_then_answered(
 
     result = await connect().chat(ask("hello"))
 
-    assert result.text == "Echo: hello"
+    assert result.text == "Re: hello"
     assert sleep.delays == [4.0]
 
 
@@ -205,7 +205,7 @@ async def test_a_base_url_override_reaches_a_server_behind_a_path_prefix(
 
     result = await connector.chat(ask("hello"))
 
-    assert result.text == "Echo: hello"
+    assert result.text == "Re: hello"
     assert sandbox.requests[-1].path == "/ollama/api/chat"
 
 

@@ -37,7 +37,7 @@ async def test_a_chat_has_the_documented_shape(http: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["model"] == "llama3.1:8b"
-    assert body["message"] == {"role": "assistant", "content": "Echo: hello"}
+    assert body["message"] == {"role": "assistant", "content": "Re: hello"}
     assert (body["done"], body["done_reason"]) == (True, "stop")
     assert (body["prompt_eval_count"], body["eval_count"]) == (1, 2)
     assert body["created_at"].endswith("Z")
@@ -49,7 +49,7 @@ async def test_num_predict_cuts_the_answer(http: httpx.AsyncClient) -> None:
     response = await http.post("/api/chat", json={**HELLO, "options": {"num_predict": 1}})
 
     body = response.json()
-    assert (body["message"]["content"], body["done_reason"]) == ("Echo:", "length")
+    assert (body["message"]["content"], body["done_reason"]) == ("Re:", "length")
 
 
 async def test_the_tags_list_the_pulled_models(http: httpx.AsyncClient) -> None:

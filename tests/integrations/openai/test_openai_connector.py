@@ -38,7 +38,7 @@ def ask(text: str, *, model: str = "gpt-4o-mini", **options: object) -> ChatRequ
 async def test_chat_returns_the_reply_with_usage_cost_and_snapshot(connect: Connect) -> None:
     result = await connect().chat(ask("Draft a proposal for a Django API"))
 
-    assert result.text == "Echo: Draft a proposal for a Django API"
+    assert result.text == "Re: Draft a proposal for a Django API"
     assert result.model == "gpt-4o-mini-2024-07-18"
     assert result.finish_reason == "stop"
     assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (12, 8)
@@ -59,7 +59,7 @@ async def test_chat_sends_the_documented_body(connect: Connect, sandbox: OpenAIS
         "max_completion_tokens": 3,
         "temperature": 0.3,
     }
-    assert result.text == "Echo: one two"
+    assert result.text == "Re: one two"
     assert result.finish_reason == "length"
 
 
@@ -217,7 +217,7 @@ async def test_a_base_url_override_reaches_a_compatible_server_under_its_prefix(
 
     result = await connector.chat(ask("hello"))
 
-    assert result.text == "Echo: hello"
+    assert result.text == "Re: hello"
     assert sandbox.requests[-1].path.endswith("/compat/v1/chat/completions")
 
 

@@ -77,7 +77,7 @@ async def test_a_completion_has_the_documented_shape(http: httpx.AsyncClient) ->
             "index": 0,
             "message": {
                 "role": "assistant",
-                "content": "Echo: hello",
+                "content": "Re: hello",
                 "refusal": None,
                 "annotations": [],
             },

@@ -1,7 +1,8 @@
 """A local Anthropic: `POST /v1/messages` and `GET /v1/models` with Anthropic's `x-api-key`
 check, `anthropic-version` header, error envelope, request-per-minute limit and rate-limit headers.
 
-Replies are deterministic: Claude answers `Echo: <last user message>`, and a token is a
+Replies are deterministic (`framework.sandbox_text`): a proposal brief gets a short cover letter,
+anything else a plain reply restating the last user message, and a token is a
 whitespace-separated word, so tests can predict text, usage and cost. `max_tokens` cuts the reply
 and sets `stop_reason` to `max_tokens`. Request bodies are validated as the API does, field by
 field in its words; under API version 2026-10-21 (the SDK's) `temperature`, `top_p` and `top_k`
@@ -33,6 +34,7 @@ from starlette.types import ASGIApp
 from gigforge.integrations.anthropic._catalogue import DEFAULT_MODELS, aliases
 from gigforge.integrations.anthropic.spec import MAX_OUTPUT_TOKENS
 from gigforge.integrations.framework.sandbox import FaultInjector, Faults
+from gigforge.integrations.framework.sandbox_text import limit_words, sandbox_reply
 
 SANDBOX_API_KEY = "sk-ant-api03-sandbox-0123456789abcdefghijklmnopqrstuvwxyz-0123456789AA"
 LEGACY_VERSION = "2023-06-01"
@@ -263,10 +265,8 @@ class AnthropicSandbox:
         asked = next(
             (_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), ""
         )
-        words = f"Echo: {asked}".split()
-        stop_reason = "end_turn"
-        if len(words) > limit:
-            words, stop_reason = words[:limit], "max_tokens"
+        reply, output_tokens, cut = limit_words(sandbox_reply(asked), limit)
+        stop_reason = "max_tokens" if cut else "end_turn"
         input_tokens = len(_text(body.get("system")).split()) + sum(
             len(_text(m.get("content")).split()) for m in messages
         )
@@ -275,13 +275,13 @@ class AnthropicSandbox:
             "id": f"msg_sandbox{number:06d}",
             "type": "message",
             "role": "assistant",
-            "content": [{"type": "text", "text": " ".join(words)}],
+            "content": [{"type": "text", "text": reply}],
             "model": model,
             "stop_reason": stop_reason,
             "stop_sequence": None,
             "usage": {
                 "input_tokens": input_tokens,
-                "output_tokens": len(words),
+                "output_tokens": output_tokens,
                 "cache_creation_input_tokens": 0,
                 "cache_read_input_tokens": 0,
                 "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},

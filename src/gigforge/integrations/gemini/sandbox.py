@@ -1,7 +1,8 @@
 """A local Gemini API: `POST /v1beta/models/{model}:generateContent` and `GET /v1beta/models`
 with Google's key check, error envelope, per-model request quota and page tokens.
 
-Replies are deterministic: the model answers `Echo: <last user message>`, and a token is a
+Replies are deterministic (`framework.sandbox_text`): a proposal brief gets a short cover letter,
+anything else a plain reply restating the last user message, and a token is a
 whitespace-separated word, so tests can predict text, usage and cost. `maxOutputTokens` cuts the
 reply and sets `finishReason` to `MAX_TOKENS`. A prompt containing one of `blocked_terms` is
 refused the way Google refuses one, with a 200 whose `promptFeedback.blockReason` is set and no
@@ -32,6 +33,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from gigforge.integrations.framework.sandbox import FaultInjector, Faults
+from gigforge.integrations.framework.sandbox_text import limit_words, sandbox_reply
 from gigforge.integrations.gemini._models import DEFAULT_MODELS
 
 SANDBOX_API_KEY = "AIzaSyD-sandbox-0123456789abcdefghijklm"
@@ -276,20 +278,20 @@ class GeminiSandbox:
             feedback = {"blockReason": "PROHIBITED_CONTENT"}
             return {"promptFeedback": feedback, "usageMetadata": usage, **answer}
         asked = next((_text(c) for c in reversed(contents) if c.get("role") != "model"), "")
-        words = f"Echo: {asked}".split()
         limit = generation.get("maxOutputTokens") or generation.get("max_output_tokens")
-        finish_reason = "STOP"
-        if isinstance(limit, int) and len(words) > limit:
-            words, finish_reason = words[:limit], "MAX_TOKENS"
+        reply, reply_tokens, cut = limit_words(
+            sandbox_reply(asked), limit if isinstance(limit, int) else None
+        )
+        finish_reason = "MAX_TOKENS" if cut else "STOP"
         candidate = {
-            "content": {"parts": [{"text": " ".join(words)}], "role": "model"},
+            "content": {"parts": [{"text": reply}], "role": "model"},
             "finishReason": finish_reason,
             "index": 0,
         }
         counts: dict[str, Any] = {
             "promptTokenCount": prompt_tokens,
-            "candidatesTokenCount": len(words),
-            "totalTokenCount": prompt_tokens + len(words),
+            "candidatesTokenCount": reply_tokens,
+            "totalTokenCount": prompt_tokens + reply_tokens,
             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
         }
         return {"candidates": [candidate], "usageMetadata": counts, **answer}

@@ -2,7 +2,8 @@
 `{"error": "<message>"}`, and its messages for a missing body, a missing or unknown model and a
 model that cannot chat (https://github.com/ollama/ollama/blob/main/server/routes.go).
 
-Replies are deterministic: the model answers `Echo: <last user message>`, and a token is a
+Replies are deterministic (`framework.sandbox_text`): a proposal brief gets a short cover letter,
+anything else a plain reply restating the last user message, and a token is a
 whitespace-separated word, so tests can predict text and counts. `options.num_predict` cuts the
 reply and sets `done_reason` to `length`. A model name without a tag means `:latest`, as in
 Ollama, and the answer names the model as it was asked for. The sandbox answers whole responses
@@ -28,6 +29,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from gigforge.integrations.framework.sandbox import FaultInjector, Faults, json_error
+from gigforge.integrations.framework.sandbox_text import limit_words, sandbox_reply
 
 FAULT_MESSAGES = {
     500: "llama runner process has terminated: exit status 2",
@@ -161,24 +163,24 @@ class OllamaSandbox:
         asked = next(
             (str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), ""
         )
-        words = f"Echo: {asked}".split()
-        done_reason = "stop"
         limit = options.get("num_predict")
-        if isinstance(limit, int) and 0 <= limit < len(words):
-            words, done_reason = words[:limit], "length"
+        reply, eval_count, cut = limit_words(
+            sandbox_reply(asked), limit if isinstance(limit, int) and limit >= 0 else None
+        )
+        done_reason = "length" if cut else "stop"
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
         number = next(self._ids)
         return {
             "model": model,
             "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "message": {"role": "assistant", "content": " ".join(words)},
+            "message": {"role": "assistant", "content": reply},
             "done_reason": done_reason,
             "done": True,
             "total_duration": 1_000_000_000 + number,
             "load_duration": 5_025_959,
             "prompt_eval_count": prompt_tokens,
             "prompt_eval_duration": 325_953_000,
-            "eval_count": len(words),
+            "eval_count": eval_count,
             "eval_duration": 600_000_000,
         }
 

@@ -1,7 +1,8 @@
 """A local OpenAI: `POST /v1/chat/completions` and `GET /v1/models` with OpenAI's auth check,
 error envelope, request-per-minute limit and rate-limit headers.
 
-Replies are deterministic: the assistant answers `Echo: <last user message>`, and a token is a
+Replies are deterministic (`framework.sandbox_text`): a proposal brief gets a short cover letter,
+anything else a plain reply restating the last user message, and a token is a
 whitespace-separated word, so tests can predict text, usage and cost. `max_completion_tokens`
 (or `max_tokens`) cuts the reply and sets `finish_reason` to `length`. Reasoning models refuse
 `max_tokens` and a non-default `temperature` as the real API does. Every request to those two
@@ -28,6 +29,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from gigforge.integrations.framework.sandbox import FaultInjector, Faults
+from gigforge.integrations.framework.sandbox_text import limit_words, sandbox_reply
 
 SANDBOX_API_KEY = "sk-sandbox-0123456789abcdefghijklmnopqrstuvwxyz"
 SANDBOX_ORGANIZATION = "org-sandbox"
@@ -301,10 +303,8 @@ class OpenAISandbox:
         asked = next(
             (_text(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), ""
         )
-        words = f"Echo: {asked}".split()
-        finish_reason = "stop"
-        if limit is not None and len(words) > limit:
-            words, finish_reason = words[:limit], "length"
+        reply, completion_tokens, cut = limit_words(sandbox_reply(asked), limit)
+        finish_reason = "length" if cut else "stop"
         prompt_tokens = sum(len(_text(m.get("content")).split()) for m in messages)
         number = next(self._ids)
         return {
@@ -317,7 +317,7 @@ class OpenAISandbox:
                     "index": 0,
                     "message": {
                         "role": "assistant",
-                        "content": " ".join(words),
+                        "content": reply,
                         "refusal": None,
                         "annotations": [],
                     },
@@ -327,8 +327,8 @@ class OpenAISandbox:
             ],
             "usage": {
                 "prompt_tokens": prompt_tokens,
-                "completion_tokens": len(words),
-                "total_tokens": prompt_tokens + len(words),
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
                 "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
                 "completion_tokens_details": {
                     "reasoning_tokens": 0,
