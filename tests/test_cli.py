@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from typer.testing import CliRunner
 
 from gigforge import __version__
 from gigforge.cli import app
+from gigforge.integrations.framework import IntegrationSpec, Registry
 
 runner = CliRunner()
 
@@ -94,3 +96,90 @@ def test_bad_configuration_is_one_line_and_exit_2(
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1
     assert "GIGFORGE_SECRET_KEY" in lines[0]
+
+
+@pytest.fixture
+def sandbox_cli_env(cli_env: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GIGFORGE_SANDBOX", "true")
+    monkeypatch.delenv("GIGFORGE_MASTER_KEY", raising=False)
+    return cli_env
+
+
+def _specs() -> list[IntegrationSpec]:
+    registry = Registry.from_entry_points()
+    return registry.specs() + [item.spec for item in registry.unavailable()]
+
+
+def test_integrations_list_off_a_terminal_prints_every_value_whole(sandbox_cli_env: Path) -> None:
+    result = runner.invoke(app, ["integrations", "list"])
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.output
+    lines = result.output.splitlines()
+    assert lines[0].split("\t") == [
+        "slug",
+        "title",
+        "capabilities",
+        "auth",
+        "rate limits",
+        "available",
+    ]
+    rows = {line.split("\t")[0]: line.split("\t") for line in lines[1:]}
+    for spec in _specs():
+        row = rows[spec.slug]
+        assert row[1] == spec.title
+        assert row[2] == ", ".join(sorted(spec.capabilities))
+        assert row[4] == (", ".join(spec.rate_limits) or "-")
+    assert "weworkremotely" in rows
+
+
+def test_integrations_list_json_is_an_array_of_records_with_stable_keys(
+    sandbox_cli_env: Path,
+) -> None:
+    result = runner.invoke(app, ["integrations", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.output)
+    assert [record["slug"] for record in records] == sorted(spec.slug for spec in _specs())
+    for record in records:
+        assert set(record) == {
+            "slug",
+            "title",
+            "capabilities",
+            "auth_modes",
+            "rate_limits",
+            "available",
+            "how_to_enable",
+        }
+    openai = next(record for record in records if record["slug"] == "openai")
+    assert "llm" in openai["capabilities"]
+    assert openai["available"] is True
+
+
+def test_scan_json_prints_only_the_summary_array(sandbox_cli_env: Path) -> None:
+    account = ["--email", "me@example.com", "--full-name", "Me", "--password", "a long passphrase"]
+    created = runner.invoke(app, ["user", "create", *account])
+    assert created.exit_code == 0, created.output
+    connected = runner.invoke(app, ["connect", "remoteok"])
+    assert connected.exit_code == 0, connected.output
+
+    result = runner.invoke(app, ["scan", "--json"])
+    assert result.exit_code == 0, result.output
+    [report] = json.loads(result.stdout)
+    assert report["integration"] == "remoteok"
+    assert report["name"] == "default"
+    assert report["new"] > 0
+    assert report["error"] is None
+    assert set(report) == {
+        "connection_id",
+        "integration",
+        "name",
+        "new",
+        "updated",
+        "duplicates",
+        "skipped",
+        "error",
+    }
+
+    again = runner.invoke(app, ["scan"])
+    assert again.exit_code == 0, again.output
+    assert "remoteok (default)\t0\t" in again.output
+    assert again.output.rstrip().endswith("ok")

@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 import typer
 from fastapi import FastAPI
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +29,8 @@ from gigforge.connections.repository import ConnectionRepository
 from gigforge.connections.schemas import ConnectionCreate
 from gigforge.connections.service import connections as connection_service
 from gigforge.db import unit_of_work
-from gigforge.integrations.framework import AuthMode
+from gigforge.integrations.framework import AuthMode, IntegrationSpec
+from gigforge.kit.console import print_listing
 from gigforge.kit.errors import GigforgeError
 from gigforge.settings import ConfigurationError, load_settings
 
@@ -97,19 +97,43 @@ async def _principal(session: AsyncSession, email: str | None) -> Principal:
 
 
 @integrations_app.command("list")
-def list_integrations() -> None:
-    """Installed integrations, their capabilities, authentication and limits."""
-    app = _app()
-    table = Table("slug", "title", "capabilities", "auth", "rate limits")
-    for spec in app.state.registry.specs():
-        table.add_row(
-            spec.slug,
-            spec.title,
-            ", ".join(sorted(spec.capabilities)),
-            ", ".join(spec.auth_modes),
-            ", ".join(spec.rate_limits) or "-",
-        )
-    console.print(table)
+def list_integrations(
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+) -> None:
+    """Shipped integrations, their capabilities, authentication and limits; those that need an
+    optional package say how to enable them."""
+    registry = _app().state.registry
+    records = [_listed(spec) for spec in registry.specs()]
+    records += [
+        _listed(item.spec, how_to_enable=item.how_to_enable) for item in registry.unavailable()
+    ]
+    records.sort(key=lambda record: str(record["slug"]))
+    print_listing(
+        console,
+        headers=("slug", "title", "capabilities", "auth", "rate limits", "available"),
+        records=records,
+        row=lambda record: (
+            record["slug"],
+            record["title"],
+            ", ".join(record["capabilities"]),
+            ", ".join(record["auth_modes"]),
+            ", ".join(record["rate_limits"]) or "-",
+            "yes" if record["available"] else f"no: {record['how_to_enable']}",
+        ),
+        as_json=as_json,
+    )
+
+
+def _listed(spec: IntegrationSpec, *, how_to_enable: str | None = None) -> dict[str, Any]:
+    return {
+        "slug": spec.slug,
+        "title": spec.title,
+        "capabilities": [str(capability) for capability in sorted(spec.capabilities)],
+        "auth_modes": [str(mode) for mode in spec.auth_modes],
+        "rate_limits": list(spec.rate_limits),
+        "available": how_to_enable is None,
+        "how_to_enable": how_to_enable,
+    }
 
 
 @integrations_app.command("show")

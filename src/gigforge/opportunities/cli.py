@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from fastapi import FastAPI
@@ -17,12 +17,13 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from rich.table import Table
+from rich.text import Text
 
 from gigforge.app import freeze_startup_heap
 from gigforge.connections.cli import _app, _fail, _principal
 from gigforge.connections.context import IntegrationContext
 from gigforge.db import unit_of_work
+from gigforge.kit.console import print_listing
 from gigforge.kit.errors import GigforgeError
 from gigforge.opportunities.scanning import Scanner, ScanReport, sources_of
 from gigforge.opportunities.scheduler import work_forever, work_once
@@ -39,6 +40,9 @@ async def _close(app: FastAPI) -> None:
 def scan(
     source: Annotated[str | None, typer.Option(help="Only this integration, e.g. upwork")] = None,
     user: Annotated[str | None, typer.Option(help="Scan for this account's email")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="No progress; print the summary as a JSON array")
+    ] = False,
 ) -> None:
     """Scan your sources now: progress per source, then a summary. A failing source is
     reported and the others still run."""
@@ -65,6 +69,7 @@ def scan(
             TextColumn("{task.completed} postings"),
             TimeElapsedColumn(),
             console=console,
+            disable=as_json,
         ) as progress:
             for connection in sources:
                 task = progress.add_task(
@@ -83,17 +88,33 @@ def scan(
         reports = asyncio.run(main())
     except GigforgeError as exc:
         raise _fail(exc.detail) from None
-    table = Table("source", "new", "updated", "duplicates", "skipped", "result")
-    for report in reports:
-        table.add_row(
-            f"{report.integration} ({report.name})",
-            str(report.found),
-            str(report.updated),
-            str(report.duplicates),
-            str(report.skipped),
-            f"[red]{report.error}[/red]" if report.error else "ok",
-        )
-    console.print(table)
+    print_listing(
+        console,
+        headers=("source", "new", "updated", "duplicates", "skipped", "result"),
+        records=[_scanned(report) for report in reports],
+        row=lambda record: (
+            f"{record['integration']} ({record['name']})",
+            str(record["new"]),
+            str(record["updated"]),
+            str(record["duplicates"]),
+            str(record["skipped"]),
+            Text(record["error"], style="red") if record["error"] else "ok",
+        ),
+        as_json=as_json,
+    )
+
+
+def _scanned(report: ScanReport) -> dict[str, Any]:
+    return {
+        "connection_id": str(report.connection_id),
+        "integration": report.integration,
+        "name": report.name,
+        "new": report.found,
+        "updated": report.updated,
+        "duplicates": report.duplicates,
+        "skipped": report.skipped,
+        "error": report.error,
+    }
 
 
 def worker(
