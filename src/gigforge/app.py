@@ -33,6 +33,7 @@ from gigforge.kit.problems import install_problem_handlers
 from gigforge.opportunities.endpoints import profile_router
 from gigforge.opportunities.endpoints import router as opportunities_router
 from gigforge.opportunities.inbound import router as inbound_router
+from gigforge.opportunities.scan_now import ScanRuns
 from gigforge.opportunities.scheduler import work_forever
 from gigforge.proposals.endpoints import router as proposals_router
 from gigforge.settings import Settings, load_settings
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stop.set()
         if worker is not None:
             await worker
+        await app.state.scan_runs.close()
         await app.state.quota_notices.drain()
         await model_router.close(database)
         await database.dispose()
@@ -94,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = Registry.from_entry_points()
     app.state.events = EventBus()
     app.state.quota_notices = QuotaNotices(database)
+    app.state.scan_runs = ScanRuns()
     app.state.events.subscribe(app.state.quota_notices)
     app.state.integrations = IntegrationContext(
         settings=settings,

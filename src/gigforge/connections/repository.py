@@ -81,6 +81,12 @@ class ConnectionRepository(Repository[Connection]):
             )
         )
 
+    async def in_fallback_order(self, user_id: uuid.UUID) -> Sequence[Connection]:
+        """Every connection of the user, enabled or not, in the order chains try them."""
+        return await self.all(
+            self.scoped(user_id).order_by(Connection.priority, Connection.created_at, Connection.id)
+        )
+
     async def active(self, user_id: uuid.UUID) -> Sequence[Connection]:
         return await self.all(
             self.scoped(user_id)

@@ -492,6 +492,8 @@ class ConnectionService:
             raise ConnectionTestFailed(
                 f"{connector.spec.title} did not accept the connection: {exc.detail}",
                 integration=connector.spec.slug,
+                cause=exc.code,
+                upstream_status=exc.upstream_status,
             ) from None
 
     async def _ensure_free(

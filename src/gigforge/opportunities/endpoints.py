@@ -107,6 +107,19 @@ async def dismiss_opportunity(
 
 
 @router.post(
+    "/{opportunity_id}/restore",
+    response_model=OpportunityRead,
+    responses=problem_responses(*_AUTHENTICATED, NotFound),
+)
+async def restore_opportunity(
+    opportunity_id: uuid.UUID, session: SessionDep, principal: Writer
+) -> OpportunityRead:
+    """Undo a dismissal: it is listed again (restoring one that is not dismissed is a no-op)."""
+    row = await opportunity_service.undismiss(session, principal, opportunity_id=opportunity_id)
+    return to_read(row)
+
+
+@router.post(
     "/{opportunity_id}/outcome",
     response_model=OpportunityRead,
     responses=problem_responses(*_AUTHENTICATED, NotFound),

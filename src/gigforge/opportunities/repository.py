@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, union, update
@@ -84,6 +84,11 @@ class OpportunityRepository(Repository[Opportunity]):
         if not criteria.include_duplicates:
             statement = statement.where(Opportunity.duplicate_of_id.is_(None))
         return statement.order_by(*_SORTS[sort], Opportunity.id)
+
+    async def count_filtered(self, user_id: uuid.UUID, criteria: OpportunityFilter) -> int:
+        statement = self.filtered(user_id, criteria, Sort.newest).order_by(None)
+        count = select(func.count()).select_from(statement.subquery())
+        return int((await self.session.execute(count)).scalar_one())
 
     async def existing(
         self, user_id: uuid.UUID, platform: str, external_ids: Sequence[str]
@@ -182,3 +187,44 @@ class SourceScheduleRepository(Repository[SourceSchedule]):
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 claimed.append(schedule)
         return claimed
+
+    async def claim(
+        self,
+        connection_id: uuid.UUID,
+        *,
+        user_id: uuid.UUID,
+        now: datetime,
+        lease_until: datetime,
+        interval_seconds: int,
+    ) -> bool:
+        """Take one source now, due or not ("scan now"); False while another holds it."""
+        if await self.session.get(SourceSchedule, connection_id) is None:
+            self.session.add(
+                SourceSchedule(
+                    connection_id=connection_id,
+                    user_id=user_id,
+                    interval_seconds=interval_seconds,
+                    next_run_at=now,
+                    claimed_until=lease_until,
+                )
+            )
+            await self.session.flush()
+            return True
+        result = await self.session.execute(
+            update(SourceSchedule)
+            .where(
+                SourceSchedule.connection_id == connection_id,
+                or_(SourceSchedule.claimed_until.is_(None), SourceSchedule.claimed_until < now),
+            )
+            .values(claimed_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def release_after_crash(self, connection_id: uuid.UUID, *, now: datetime) -> None:
+        """A scan that crashed gives its source back, due again after its interval."""
+        schedule = await self.session.get(SourceSchedule, connection_id)
+        if schedule is not None:
+            schedule.claimed_until = None
+            schedule.last_error = "the scan crashed; see the server log"
+            schedule.next_run_at = now + timedelta(seconds=schedule.interval_seconds)

@@ -131,6 +131,21 @@ class OpportunityService:
             await session.flush()
         return row
 
+    async def undismiss(
+        self, session: AsyncSession, principal: Principal, *, opportunity_id: uuid.UUID
+    ) -> Opportunity:
+        """Undo a dismissal: the opportunity is listed again, as it was."""
+        row = await self.get(session, principal, opportunity_id=opportunity_id)
+        if row.dismissed_at is not None:
+            row.dismissed_at = None
+            await session.flush()
+        return row
+
+    async def count(
+        self, session: AsyncSession, principal: Principal, *, criteria: OpportunityFilter
+    ) -> int:
+        return await OpportunityRepository(session).count_filtered(principal.user_id, criteria)
+
     async def record_outcome(
         self,
         session: AsyncSession,

@@ -16,6 +16,7 @@ from gigforge.web.pages_auth import router as _auth_router
 from gigforge.web.pages_connections import router as _connections_router
 from gigforge.web.pages_opportunities import router as _opportunities_router
 from gigforge.web.pages_proposals import router as _proposals_router
+from gigforge.web.pages_usage import router as _usage_router
 
 STATIC_PATH = "/static"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -25,6 +26,7 @@ router.include_router(_auth_router)
 router.include_router(_opportunities_router)
 router.include_router(_proposals_router)
 router.include_router(_connections_router)
+router.include_router(_usage_router)
 
 
 @router.get("/favicon.ico")

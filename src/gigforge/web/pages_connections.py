@@ -1,4 +1,5 @@
-"""Connections: what the user has connected, and the catalog to connect more.
+"""Connections: what the user has connected (test, rename, enable, remove, fallback order),
+and the catalog to connect more, including integrations this server ships but has not enabled.
 
 OAuth integrations start here and finish at the API's callback, which answers with the new
 connection as JSON. Sending the browser back to the dashboard afterwards needs the OAuth
@@ -7,6 +8,8 @@ state to carry a return address; that belongs to the connections domain and come
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, status
@@ -16,11 +19,15 @@ from starlette.responses import Response
 from gigforge.accounts.scopes import Scope
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.endpoints import ContextDep
-from gigforge.connections.schemas import ConnectionCreate
+from gigforge.connections.models import Connection
+from gigforge.connections.ordering import Direction
+from gigforge.connections.ordering import fallback_order as fallback_order_service
+from gigforge.connections.schemas import ConnectionCreate, ConnectionUpdate
+from gigforge.connections.service import ConnectionTestFailed
 from gigforge.connections.service import connections as connection_service
-from gigforge.integrations.framework import AuthMode
+from gigforge.integrations.framework import AuthMode, Capability
 from gigforge.kit.deps import SessionDep, SettingsDep
-from gigforge.kit.errors import GigforgeError
+from gigforge.kit.errors import GigforgeError, ValidationFailed
 from gigforge.kit.pagination import PageParams
 from gigforge.web.forms import config_from_form, fields_of
 from gigforge.web.rendering import DashboardRoute, error_page, needs_attention, redirect, render
@@ -35,6 +42,57 @@ def _is_oauth(entry: dict[str, Any]) -> bool:
     return AuthMode.oauth2_authorization_code.value in {str(m) for m in entry["auth_modes"]}
 
 
+@dataclass(frozen=True)
+class ConnectionView:
+    """A connection as the page shows it: by its integration's name, not its slug."""
+
+    row: Connection
+    title: str
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    ok: bool
+    message: str
+
+
+def integration_title(context: IntegrationContext, slug: str) -> str:
+    try:
+        return context.spec_for(slug).title
+    except GigforgeError:
+        unavailable = context.registry.unavailable_one(slug)
+        return unavailable.spec.title if unavailable is not None else slug
+
+
+def _view(context: IntegrationContext, row: Connection) -> ConnectionView:
+    return ConnectionView(row=row, title=integration_title(context, row.integration))
+
+
+# What a failed check says, by the kind of failure: never the provider's own answer body.
+_TEST_FAILURES = {
+    "integration-auth-expired": "{title} refused the stored credentials. Connect it again.",
+    "integration-rate-limited": "{title} asked us to slow down. Try the check again later.",
+    "integration-transient": "{title} did not answer properly just now. Try again later.",
+    "integration-unavailable": (
+        "Calls to {title} are paused after repeated failures. Try again in a few minutes."
+    ),
+    "integration-not-supported": "{title} offers no check for connections.",
+}
+
+
+def failed_check(title: str, exc: GigforgeError) -> str:
+    """One plain sentence for a failed test."""
+    cause = str(exc.extensions.get("cause") or "")
+    if cause in _TEST_FAILURES:
+        return _TEST_FAILURES[cause].format(title=title)
+    upstream = exc.extensions.get("upstream_status")
+    if cause == "integration-rejected" and upstream:
+        return f"{title} refused the check (HTTP {upstream}). Check the settings or reconnect."
+    if isinstance(exc, ConnectionTestFailed):
+        return f"{title} did not accept the connection."
+    return exc.title
+
+
 async def _page(
     request: Request,
     session: AsyncSession,
@@ -43,6 +101,8 @@ async def _page(
     *,
     problem: GigforgeError | None = None,
     problem_slug: str | None = None,
+    problem_connection: uuid.UUID | None = None,
+    outcome: TestOutcome | None = None,
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
     rows, total = await connection_service.list(
@@ -58,18 +118,29 @@ async def _page(
                 "fields": [] if _is_oauth(entry) else fields_of(entry["config_schema"]),
             }
         )
+    chains = await fallback_order_service.chains(session, viewer.principal, context=context)
     return render(
         request,
         "connections.html",
         {
             "viewer": viewer,
             "notices": await needs_attention(session, viewer, context.settings),
-            "connections": rows,
+            "connections": [_view(context, row) for row in rows],
             "total": total,
             "catalog": catalog,
+            "unavailable": context.registry.unavailable(),
+            "chains": [
+                (chain.capability, [_view(context, row) for row in chain.connections])
+                for chain in chains
+            ],
             "problem": problem,
             "problem_slug": problem_slug,
+            "problem_connection": problem_connection,
+            "outcome": outcome,
+            "outcome_connection": problem_connection,
             "can_write": Scope.connections_write in viewer.principal.scopes,
+            "name_max": NAME_MAX,
+            "capability_labels": CAPABILITY_LABELS,
         },
         status_code=status_code,
     )
@@ -160,3 +231,210 @@ async def connect(
             status_code=exc.status_code,
         )
     return redirect(request, "/connections")
+
+
+CAPABILITY_LABELS = {
+    "llm": "AI models",
+    "marketplace": "Marketplaces",
+    "job_feed": "Job feeds",
+}
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _missing(request: Request) -> Response:
+    return error_page(
+        request,
+        status.HTTP_404_NOT_FOUND,
+        "No such connection",
+        "It does not exist or belongs to someone else.",
+    )
+
+
+def _changed(connection_id: uuid.UUID) -> str:
+    return f"/connections#connection-{connection_id}"
+
+
+@router.post("/connections/{connection_id}/test")
+async def test_connection(
+    request: Request,
+    connection_id: uuid.UUID,
+    session: SessionDep,
+    context: ContextDep,
+    viewer: PostingViewer,
+) -> Response:
+    """Run the provider's check with the stored credentials; htmx swaps the connection's row
+    for one showing the result and the new "last checked" time."""
+    if Scope.connections_write not in viewer.principal.scopes:
+        return _forbidden(request)
+    try:
+        row = await connection_service.get(session, viewer.principal, connection_id=connection_id)
+    except GigforgeError:
+        return _missing(request)
+    title = integration_title(context, row.integration)
+    try:
+        await connection_service.test(
+            session, viewer.principal, context=context, connection_id=connection_id
+        )
+        outcome = TestOutcome(True, f"{title} accepted the connection.")
+    except GigforgeError as exc:
+        outcome = TestOutcome(False, failed_check(title, exc))
+    if _is_htmx(request):
+        return render(
+            request,
+            "_connection_row.html",
+            {
+                "viewer": viewer,
+                "connection": _view(context, row),
+                "outcome": outcome,
+                "outcome_connection": row.id,
+                "can_write": True,
+                "name_max": NAME_MAX,
+            },
+        )
+    return await _page(
+        request, session, viewer, context, outcome=outcome, problem_connection=row.id
+    )
+
+
+async def _update(
+    request: Request,
+    session: AsyncSession,
+    context: IntegrationContext,
+    viewer: Viewer,
+    connection_id: uuid.UUID,
+    data: ConnectionUpdate,
+) -> Response:
+    if Scope.connections_write not in viewer.principal.scopes:
+        return _forbidden(request)
+    try:
+        await connection_service.update(
+            session, viewer.principal, context=context, connection_id=connection_id, data=data
+        )
+    except GigforgeError as exc:
+        if exc.status_code == status.HTTP_404_NOT_FOUND:
+            return _missing(request)
+        return await _page(
+            request,
+            session,
+            viewer,
+            context,
+            problem=exc,
+            problem_connection=connection_id,
+            status_code=exc.status_code,
+        )
+    return redirect(request, _changed(connection_id))
+
+
+@router.post("/connections/{connection_id}/rename")
+async def rename_connection(
+    request: Request,
+    connection_id: uuid.UUID,
+    session: SessionDep,
+    context: ContextDep,
+    viewer: PostingViewer,
+    name: Annotated[str, Form()] = "",
+) -> Response:
+    wanted = name.strip()
+    if not wanted or len(wanted) > NAME_MAX:
+        problem = ValidationFailed(
+            f"A connection name has 1 to {NAME_MAX} characters"
+            + (f"; this one has {len(wanted)}." if wanted else ".")
+        )
+        return await _page(
+            request,
+            session,
+            viewer,
+            context,
+            problem=problem,
+            problem_connection=connection_id,
+            status_code=problem.status_code,
+        )
+    return await _update(
+        request, session, context, viewer, connection_id, ConnectionUpdate(name=wanted)
+    )
+
+
+@router.post("/connections/{connection_id}/enabled")
+async def enable_connection(
+    request: Request,
+    connection_id: uuid.UUID,
+    session: SessionDep,
+    context: ContextDep,
+    viewer: PostingViewer,
+    enabled: Annotated[str, Form()] = "",
+) -> Response:
+    """Disabled connections stay stored but no chain, scan or call uses them."""
+    if enabled not in {"true", "false"}:
+        return error_page(
+            request,
+            status.HTTP_400_BAD_REQUEST,
+            "Nothing to change",
+            "Use the Enable or Disable button on the connections page.",
+        )
+    return await _update(
+        request,
+        session,
+        context,
+        viewer,
+        connection_id,
+        ConnectionUpdate(enabled=enabled == "true"),
+    )
+
+
+@router.post("/connections/{connection_id}/remove")
+async def remove_connection(
+    request: Request,
+    connection_id: uuid.UUID,
+    session: SessionDep,
+    viewer: PostingViewer,
+) -> Response:
+    """The second step of removing: the first is the confirmation on the page."""
+    if Scope.connections_write not in viewer.principal.scopes:
+        return _forbidden(request)
+    try:
+        await connection_service.delete(session, viewer.principal, connection_id=connection_id)
+    except GigforgeError:
+        return _missing(request)
+    return redirect(request, "/connections")
+
+
+@router.post("/connections/{connection_id}/move")
+async def move_connection(
+    request: Request,
+    connection_id: uuid.UUID,
+    session: SessionDep,
+    context: ContextDep,
+    viewer: PostingViewer,
+    capability: Annotated[str, Form()] = "",
+    direction: Annotated[str, Form()] = "",
+) -> Response:
+    """Up or down in one capability's fallback order."""
+    if Scope.connections_write not in viewer.principal.scopes:
+        return _forbidden(request)
+    try:
+        chosen = Capability(capability)
+        way = Direction(direction)
+    except ValueError:
+        return error_page(
+            request,
+            status.HTTP_400_BAD_REQUEST,
+            "Nothing to move",
+            "Use the Move up or Move down buttons of a fallback order.",
+        )
+    try:
+        await fallback_order_service.move(
+            session,
+            viewer.principal,
+            context=context,
+            connection_id=connection_id,
+            capability=chosen,
+            direction=way,
+        )
+    except GigforgeError as exc:
+        if exc.status_code == status.HTTP_404_NOT_FOUND:
+            return _missing(request)
+        return error_page(request, exc.status_code, exc.title, exc.detail or exc.title)
+    return redirect(request, "/connections#fallback-" + chosen.value)

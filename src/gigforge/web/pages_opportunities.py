@@ -6,21 +6,25 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Form, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from gigforge.accounts.scopes import Scope
+from gigforge.connections.endpoints import ContextDep
 from gigforge.kit.deps import SessionDep, SettingsDep
 from gigforge.kit.errors import NotFound
 from gigforge.kit.money import major_to_minor
 from gigforge.kit.pagination import PageParams
 from gigforge.opportunities.repository import OpportunityFilter
+from gigforge.opportunities.scan_now import ScanRuns
 from gigforge.opportunities.schemas import Sort
 from gigforge.opportunities.service import opportunities as opportunity_service
 from gigforge.opportunities.service import to_read
 from gigforge.web.rendering import DashboardRoute, error_page, needs_attention, redirect, render
-from gigforge.web.session import CurrentViewer, PostingViewer, safe_next
+from gigforge.web.session import CurrentViewer, PostingViewer, Viewer, safe_next
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)
 
@@ -127,10 +131,66 @@ async def board(
         "return_to": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "can_write": Scope.jobs_write in viewer.principal.scopes,
     }
-    if request.headers.get("HX-Request") == "true":
+    if _is_htmx(request):
         return render(request, "_opportunity_list.html", context)
     context["notices"] = await needs_attention(session, viewer, settings)
+    context["scan"] = _scan_runs(request).current(viewer.principal)
     return render(request, "opportunities.html", context)
+
+
+def _is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _scan_runs(request: Request) -> ScanRuns:
+    runs: ScanRuns = request.app.state.scan_runs
+    return runs
+
+
+def _query_of(return_to: str) -> BoardQuery:
+    """The board's filters from the address a form came from, to count what it now lists."""
+    params = parse_qs(urlsplit(return_to).query)
+
+    def first(name: str, limit: int) -> str:
+        return (params.get(name) or [""])[0][:limit]
+
+    offset = first("offset", 10)
+    return BoardQuery(
+        platform=first("platform", 40),
+        min_budget=first("min_budget", 20),
+        skills=first("skills", 500),
+        q=first("q", 200),
+        min_score=first("min_score", 10),
+        sort=first("sort", 20) or Sort.best.value,
+        offset=int(offset) if offset.isdecimal() else 0,
+    )
+
+
+async def _count_context(
+    session: AsyncSession, viewer: Viewer, return_to: str
+) -> dict[str, object]:
+    query = _query_of(return_to)
+    criteria, _ = query.criteria()
+    total = await opportunity_service.count(session, viewer.principal, criteria=criteria)
+    return {"query": query, "total": total, "page_size": PAGE_SIZE, "oob": True}
+
+
+def _forbidden(request: Request) -> Response:
+    return error_page(
+        request,
+        status.HTTP_403_FORBIDDEN,
+        "Not allowed",
+        "Your role can read opportunities but not change them.",
+    )
+
+
+def _missing(request: Request) -> Response:
+    return error_page(
+        request,
+        status.HTTP_404_NOT_FOUND,
+        "No such opportunity",
+        "It does not exist or belongs to someone else.",
+    )
 
 
 @router.post("/opportunities/{opportunity_id}/dismiss")
@@ -141,23 +201,81 @@ async def dismiss(
     viewer: PostingViewer,
     return_to: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    """htmx removes the row in place; without script the board reloads at the same filters."""
+    """htmx swaps the row for an Undo and updates the count in place; without script the
+    board reloads at the same filters."""
     if Scope.jobs_write not in viewer.principal.scopes:
-        return error_page(
-            request,
-            status.HTTP_403_FORBIDDEN,
-            "Not allowed",
-            "Your role can read opportunities but not change them.",
-        )
+        return _forbidden(request)
     try:
-        await opportunity_service.dismiss(session, viewer.principal, opportunity_id=opportunity_id)
-    except NotFound:
-        return error_page(
-            request,
-            status.HTTP_404_NOT_FOUND,
-            "No such opportunity",
-            "It does not exist or belongs to someone else.",
+        row = await opportunity_service.dismiss(
+            session, viewer.principal, opportunity_id=opportunity_id
         )
-    if request.headers.get("HX-Request") == "true":
-        return render(request, "_dismissed.html", {})
+    except NotFound:
+        return _missing(request)
+    if _is_htmx(request):
+        return render(
+            request,
+            "_dismissed.html",
+            {
+                "viewer": viewer,
+                "item": to_read(row),
+                "return_to": safe_next(return_to),
+                **await _count_context(session, viewer, return_to),
+            },
+        )
     return redirect(request, safe_next(return_to))
+
+
+@router.post("/opportunities/{opportunity_id}/restore")
+async def restore(
+    request: Request,
+    opportunity_id: uuid.UUID,
+    session: SessionDep,
+    viewer: PostingViewer,
+    return_to: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Undo of a dismissal: htmx puts the row back where it was."""
+    if Scope.jobs_write not in viewer.principal.scopes:
+        return _forbidden(request)
+    try:
+        row = await opportunity_service.undismiss(
+            session, viewer.principal, opportunity_id=opportunity_id
+        )
+    except NotFound:
+        return _missing(request)
+    if _is_htmx(request):
+        return render(
+            request,
+            "_restored.html",
+            {
+                "viewer": viewer,
+                "item": to_read(row),
+                "top_factors": TOP_FACTORS,
+                "can_write": True,
+                "return_to": safe_next(return_to),
+                **await _count_context(session, viewer, return_to),
+            },
+        )
+    return redirect(request, safe_next(return_to))
+
+
+@router.post("/opportunities/scan")
+async def scan_now(
+    request: Request, context: ContextDep, viewer: PostingViewer
+) -> Response:
+    """Start scanning the user's sources in the background; the status fragment polls."""
+    if Scope.jobs_write not in viewer.principal.scopes:
+        return _forbidden(request)
+    run = await _scan_runs(request).start(context, viewer.principal)
+    if _is_htmx(request):
+        return render(request, "_scan_status.html", {"viewer": viewer, "scan": run})
+    return redirect(request, "/opportunities")
+
+
+@router.get("/opportunities/scan/status")
+async def scan_status(request: Request, viewer: CurrentViewer) -> Response:
+    """The progress fragment; when it finds the run just ended it asks the board to reload."""
+    run = _scan_runs(request).current(viewer.principal)
+    response = render(request, "_scan_status.html", {"viewer": viewer, "scan": run})
+    if run is not None and not run.running and request.query_params.get("polling") == "1":
+        response.headers["HX-Trigger"] = "scan-finished"
+    return response

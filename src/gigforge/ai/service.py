@@ -1,0 +1,58 @@
+"""What a user's AI use cost this month, against the per-task and monthly budgets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gigforge.accounts.principal import Principal
+from gigforge.ai.repository import ModelSpend, UsageRepository
+from gigforge.ai.router import router as model_router
+from gigforge.ai.spend import month_start
+from gigforge.connections.context import IntegrationContext
+from gigforge.kit.clock import utcnow
+
+
+@dataclass(frozen=True)
+class MonthSpend:
+    month: datetime
+    models: Sequence[ModelSpend]
+    spent_micro_usd: int
+    monthly_budget_micro_usd: int
+    task_budget_micro_usd: int
+
+    @property
+    def left_micro_usd(self) -> int:
+        return max(0, self.monthly_budget_micro_usd - self.spent_micro_usd)
+
+    @property
+    def dearest_micro_usd(self) -> int:
+        return max((item.dearest_micro_usd for item in self.models), default=0)
+
+    @property
+    def requests(self) -> int:
+        return sum(item.requests for item in self.models)
+
+
+class AIUsageService:
+    async def this_month(
+        self, session: AsyncSession, principal: Principal, *, context: IntegrationContext
+    ) -> MonthSpend:
+        """Usage recorded by this process is written first, so the figures include the
+        request answered a moment ago."""
+        await model_router.flush(context.database)
+        month = month_start(utcnow())
+        models = await UsageRepository(session).spend_by_model(principal.user_id, month)
+        return MonthSpend(
+            month=month,
+            models=models,
+            spent_micro_usd=await model_router.spent_this_month(session, principal.user_id),
+            monthly_budget_micro_usd=context.settings.ai_monthly_budget_micro_usd,
+            task_budget_micro_usd=context.settings.ai_task_budget_micro_usd,
+        )
+
+
+ai_usage = AIUsageService()
