@@ -12,7 +12,12 @@ from sqlalchemy import Select, func, or_, select, union, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from gigforge.kit.repository import Repository
-from gigforge.opportunities.models import Opportunity, OpportunityProfile, SourceSchedule
+from gigforge.opportunities.models import (
+    InboundEndpoint,
+    Opportunity,
+    OpportunityProfile,
+    SourceSchedule,
+)
 from gigforge.opportunities.schemas import Sort
 
 
@@ -228,3 +233,14 @@ class SourceScheduleRepository(Repository[SourceSchedule]):
             schedule.claimed_until = None
             schedule.last_error = "the scan crashed; see the server log"
             schedule.next_run_at = now + timedelta(seconds=schedule.interval_seconds)
+
+
+class InboundEndpointRepository(Repository[InboundEndpoint]):
+    model = InboundEndpoint
+
+    def listed(self, user_id: uuid.UUID) -> Select[InboundEndpoint]:
+        return self.scoped(user_id).order_by(InboundEndpoint.created_at.desc(), InboundEndpoint.id)
+
+    async def delete(self, endpoint: InboundEndpoint) -> None:
+        await self.session.delete(endpoint)
+        await self.session.flush()

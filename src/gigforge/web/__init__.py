@@ -16,6 +16,9 @@ from gigforge.web.pages_auth import router as _auth_router
 from gigforge.web.pages_connections import router as _connections_router
 from gigforge.web.pages_opportunities import router as _opportunities_router
 from gigforge.web.pages_proposals import router as _proposals_router
+from gigforge.web.pages_settings import router as _settings_router
+from gigforge.web.pages_settings_audit import router as _settings_audit_router
+from gigforge.web.pages_settings_keys import router as _settings_keys_router
 from gigforge.web.pages_usage import router as _usage_router
 
 STATIC_PATH = "/static"
@@ -26,6 +29,9 @@ router.include_router(_auth_router)
 router.include_router(_opportunities_router)
 router.include_router(_proposals_router)
 router.include_router(_connections_router)
+router.include_router(_settings_router)
+router.include_router(_settings_keys_router)
+router.include_router(_settings_audit_router)
 router.include_router(_usage_router)
 
 
