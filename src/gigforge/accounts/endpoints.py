@@ -142,7 +142,9 @@ async def logout(
     )
 
 
-async def _send_email(sender: EmailSender, message: EmailMessage) -> None:
+async def send_reset_email(sender: EmailSender, message: EmailMessage) -> None:
+    """Run after the response: a delivery failure is logged, never shown, so the answer
+    stays the same whether or not the account exists."""
     try:
         await sender.send(message)
     except EmailDeliveryError as exc:
@@ -167,7 +169,7 @@ async def request_password_reset(
         session, client, settings=settings, email=body.email
     )
     if message is not None:
-        background.add_task(_send_email, request.app.state.email_sender, message)
+        background.add_task(send_reset_email, request.app.state.email_sender, message)
     return Accepted(detail="If an account uses this email, a reset code is on its way.")
 
 

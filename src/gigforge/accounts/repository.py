@@ -64,13 +64,41 @@ class AuthSessionRepository(Repository[AuthSession]):
 
     async def revoke_all(
         self, user_id: uuid.UUID, *, reason: str, now: datetime, keep: uuid.UUID | None = None
-    ) -> None:
+    ) -> int:
+        """End every live session of a user but `keep`; returns how many ended."""
         statement = update(AuthSession).where(
             AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
         )
         if keep is not None:
             statement = statement.where(AuthSession.id != keep)
-        await self.session.execute(statement.values(revoked_at=now, revoked_reason=reason))
+        result = await self.session.execute(statement.values(revoked_at=now, revoked_reason=reason))
+        assert isinstance(result, CursorResult)
+        return result.rowcount
+
+    def live(self, user_id: uuid.UUID, *, used_since: datetime) -> Select[AuthSession]:
+        """A user's sessions that can still refresh: not revoked, and their newest refresh
+        token (issued when the session was last used) not yet expired. Most recent first."""
+        return (
+            self.scoped(user_id)
+            .where(AuthSession.revoked_at.is_(None), AuthSession.last_used_at > used_since)
+            .order_by(AuthSession.last_used_at.desc(), AuthSession.id)
+        )
+
+    async def revoke_owned(
+        self, user_id: uuid.UUID, session_id: uuid.UUID, *, reason: str, now: datetime
+    ) -> bool:
+        """End one live session of this user; False when it is not theirs or already over."""
+        result = await self.session.execute(
+            update(AuthSession)
+            .where(
+                AuthSession.id == session_id,
+                AuthSession.user_id == user_id,
+                AuthSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=now, revoked_reason=reason)
+        )
+        assert isinstance(result, CursorResult)
+        return result.rowcount == 1
 
     async def count_active(self, user_id: uuid.UUID) -> int:
         statement = select(func.count()).where(

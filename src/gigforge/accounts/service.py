@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -248,15 +249,18 @@ class AuthService:
             target_id=user.id,
         )
         minutes = int(settings.password_reset_ttl.total_seconds() // 60)
+        base = settings.public_url.rstrip("/")
         return EmailMessage(
             to=user.email,
             subject="Reset your Gigforge password",
             text=(
                 f"Hello {user.full_name},\n\n"
                 f"Someone asked to reset the password of your Gigforge account. If it was you,\n"
-                f"use this single-use code within {minutes} minutes:\n\n    {token}\n\n"
-                f"For example: POST {settings.public_url}/api/v1/auth/reset-password/confirm\n"
-                f'with {{"token": "<the code>", "new_password": "<your new password>"}}.\n\n'
+                f"open this single-use link within {minutes} minutes to choose a new one:\n\n"
+                f"    {base}/reset-password?{urlencode({'code': token})}\n\n"
+                f"The code in the link is {token}\n"
+                f"(API clients: POST {base}/api/v1/auth/reset-password/confirm\n"
+                f'with {{"token": "<the code>", "new_password": "<your new password>"}}).\n\n'
                 f"If it was not you, ignore this email; your password is unchanged.\n"
             ),
         )
@@ -297,6 +301,15 @@ class AuthService:
             target_type="user",
             target_id=user.id,
         )
+
+    async def password_reset_is_usable(self, session: AsyncSession, *, token: str) -> bool:
+        """Whether a reset code would be accepted now, so a form can say so before it is
+        filled in; `confirm_password_reset` checks again."""
+        reset = await PasswordResetRepository(session).get_by_hash(hash_opaque_token(token))
+        if reset is None or reset.used_at is not None or reset.expires_at <= utcnow():
+            return False
+        user = await UserRepository(session).get(reset.user_id)
+        return user is not None and user.is_active
 
     async def set_password(
         self,

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 from starlette.staticfiles import StaticFiles
 
+from gigforge.web.pages_account import router as _account_router
 from gigforge.web.pages_auth import router as _auth_router
 from gigforge.web.pages_connections import router as _connections_router
 from gigforge.web.pages_opportunities import router as _opportunities_router
@@ -26,6 +27,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
 router.include_router(_auth_router)
+router.include_router(_account_router)
 router.include_router(_opportunities_router)
 router.include_router(_proposals_router)
 router.include_router(_connections_router)
