@@ -140,12 +140,12 @@ async def test_a_bad_edit_is_shown_next_to_its_field_and_saves_nothing(
         web, f"/proposals/{proposal_id}/versions", text=typed, amount="12,5x", period_days="0"
     )
     assert refused.status_code == 422
-    assert "Enter an amount such as 250 or 99.50." in refused.text
+    assert "Enter an amount such as 1,500.00 or 1500" in refused.text
     assert "Enter a whole number of days from 1 to 365." in refused.text
     assert typed in refused.text
     too_fine = await _post(web, f"/proposals/{proposal_id}/versions", text=typed, amount="10.001")
     assert too_fine.status_code == 422
-    assert "more decimals than the currency allows" in too_fine.text
+    assert "amounts have at most 2 decimals." in too_fine.text
     empty = await _post(web, f"/proposals/{proposal_id}/versions", text="   ")
     assert empty.status_code == 422
     assert "The proposal needs some text." in empty.text

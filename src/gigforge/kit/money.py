@@ -110,3 +110,37 @@ def parse_major_units(text: str | Decimal | int, currency: str) -> int:
 
 # A JSON number, as the API contract shows amounts, computed exactly from minor units.
 MajorAmount = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+
+def format_major(amount: Decimal | int, currency: str) -> str:
+    """How every page shows an amount: the code, thousands separators and exactly the
+    currency's decimals ("USD 1,400.00", "JPY 15,000", "KWD 12.500")."""
+    code = currency.strip().upper()
+    return f"{code} {_grouped(Decimal(amount), code)}"
+
+
+def format_money(amount_minor: int, currency: str) -> str:
+    """`format_major` for an amount stored in minor units."""
+    return format_major(minor_to_major(amount_minor, currency), currency)
+
+
+def format_money_range(low_minor: int | None, high_minor: int | None, currency: str) -> str:
+    """A range such as "USD 90,000.00\u2013120,000.00": one amount when its ends agree, "up to"
+    or "from" when one end is open, and "" when neither end is known."""
+    code = currency.strip().upper()
+    if low_minor is None and high_minor is None:
+        return ""
+    if high_minor is None or low_minor == high_minor:
+        assert low_minor is not None
+        text = format_money(low_minor, code)
+        return text if high_minor is not None else f"from {text}"
+    if low_minor is None:
+        return f"up to {format_money(high_minor, code)}"
+    low = _grouped(minor_to_major(low_minor, code), code)
+    high = _grouped(minor_to_major(high_minor, code), code)
+    return f"{code} {low}\u2013{high}"
+
+
+def _grouped(amount: Decimal, currency: str) -> str:
+    exponent = _EXPONENTS.get(currency, 2)
+    return f"{amount:,.{exponent}f}"

@@ -57,7 +57,7 @@ _CURRENCY = re.compile(r"[A-Za-z]{3}")
 # The sanitizer escapes every literal "<" and ">", so in its output this only ever matches tags.
 _TAG = re.compile(r"<[^>]*>")
 
-_KINDS: Final[Mapping[str, BudgetKind]] = {"fixed": "fixed", "hourly": "hourly"}
+_KINDS: Final[Mapping[str, BudgetKind]] = {"fixed": "fixed", "hourly": "hourly", "salary": "salary"}
 _TRUE_WORDS = frozenset({"true", "yes", "1", "verified"})
 _FALSE_WORDS = frozenset({"false", "no", "0", "unverified"})
 _NO_CLIENT = ClientInfo()

@@ -9,10 +9,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-BudgetKind = Literal["fixed", "hourly"]
+from gigforge.kit.money import format_money_range
+
+# A salary is yearly employment pay (job boards), kept apart from a fixed price for a project:
+# neither scores against the other's yardstick.
+BudgetKind = Literal["fixed", "hourly", "salary"]
 Outcome = Literal["won", "lost", "ignored"]
+BUDGET_PERIODS: Final[Mapping[str, str]] = {
+    "fixed": "fixed price",
+    "hourly": "an hour",
+    "salary": "a year",
+}
+
+
+def budget_text(
+    kind: str | None, low_minor: int | None, high_minor: int | None, currency: str | None
+) -> str:
+    """A budget as people read it: "USD 90,000.00\u2013120,000.00 a year", "USD 40.00 an hour",
+    "up to EUR 500.00 fixed price"; "" when no amount or currency is known."""
+    if currency is None:
+        return ""
+    amount = format_money_range(low_minor, high_minor, currency)
+    period = BUDGET_PERIODS.get(kind or "")
+    return f"{amount} {period}" if amount and period else amount
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from gigforge.proposals.schemas import (
     VersionCreate,
     VersionRead,
 )
-from gigforge.proposals.service import InvalidTransition, budgets_for
+from gigforge.proposals.service import InvalidBidAmount, InvalidTransition, budgets_for
 from gigforge.proposals.service import proposals as proposal_service
 
 router = APIRouter(tags=["proposals"])
@@ -157,7 +157,9 @@ async def read_proposal(
 @router.post(
     "/proposals/{proposal_id}/versions",
     response_model=ProposalRead,
-    responses=problem_responses(*_AUTHENTICATED, NotFound, InvalidTransition, ValidationFailed),
+    responses=problem_responses(
+        *_AUTHENTICATED, NotFound, InvalidTransition, InvalidBidAmount, ValidationFailed
+    ),
 )
 async def edit_proposal(
     proposal_id: uuid.UUID, body: VersionCreate, session: SessionDep, principal: Writer

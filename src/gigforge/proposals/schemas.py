@@ -12,6 +12,9 @@ from gigforge.kit.schemas import InputSchema, OutputSchema
 from gigforge.proposals.models import ProposalStatus
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=10_000)]
+# The largest bid, in major units of the proposal's currency: the API and the dashboard both
+# apply it (through `proposals.service.bid_amount_minor`).
+MAX_BID = Decimal(10_000_000)
 
 
 class ProposalCreate(InputSchema):
@@ -21,7 +24,7 @@ class ProposalCreate(InputSchema):
 
 class VersionCreate(InputSchema):
     text: Text
-    amount: Annotated[Decimal, Field(gt=0, le=10_000_000)] | None = Field(
+    amount: Annotated[Decimal, Field(gt=0, le=MAX_BID)] | None = Field(
         default=None, description="A new bid amount, in the proposal's currency"
     )
     period_days: Annotated[int, Field(ge=1, le=365)] | None = Field(

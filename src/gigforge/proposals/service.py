@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,14 +19,16 @@ from gigforge.connections.context import IntegrationContext
 from gigforge.integrations.framework import ChatMessage
 from gigforge.kit.clock import utcnow
 from gigforge.kit.errors import Conflict, NotFound, ValidationFailed
-from gigforge.kit.money import major_to_minor, minor_to_major
+from gigforge.kit.money import InvalidAmount, format_money, parse_major_units
 from gigforge.opportunities.models import Opportunity, OpportunityProfile
+from gigforge.opportunities.types import budget_text
 from gigforge.proposals.models import (
     AutoApproveRule,
     Proposal,
     ProposalStatus,
     ProposalVersion,
 )
+from gigforge.proposals.schemas import MAX_BID
 from gigforge.settings import Settings
 
 # Which states allow which step; the dashboard offers exactly these.
@@ -53,22 +55,72 @@ class InvalidTransition(Conflict):
     title = "The proposal cannot do that in its current state"
 
 
+class InvalidBidAmount(ValidationFailed):
+    code = "invalid-bid-amount"
+    title = "The bid amount is not valid"
+
+
+def bid_amount_minor(amount: Decimal | str, currency: str) -> int:
+    """The one rule for a bid, wherever it is typed (API or dashboard): a positive amount in
+    the proposal's currency, with no more decimals than the currency has, up to `MAX_BID`."""
+    ceiling = parse_major_units(MAX_BID, currency)
+    too_much = InvalidBidAmount(f"A bid can be at most {format_money(ceiling, currency)}.")
+    try:
+        typed = Decimal(str(amount).strip().replace(",", ""))
+    except InvalidOperation:
+        typed = None
+    if typed is not None and typed.is_finite() and typed > MAX_BID:
+        raise too_much  # said before parsing, which refuses "1e17" for its exponent
+    try:
+        minor = parse_major_units(amount, currency)
+    except InvalidAmount as exc:
+        raise InvalidBidAmount(str(exc)) from None
+    if minor <= 0:
+        raise InvalidBidAmount("A bid must be more than zero.")
+    if minor > ceiling:
+        raise too_much
+    return minor
+
+
+def _client_name(opportunity: Opportunity) -> str | None:
+    name = opportunity.client.get("name") if opportunity.client else None
+    return name if isinstance(name, str) and name else None
+
+
+def _matching_skills(opportunity: Opportunity, profile: OpportunityProfile | None) -> list[str]:
+    """The job's skills the user lists in their profile, in the job's order: what a proposal
+    may claim. Without a profile, nothing is claimed."""
+    if profile is None or not profile.skills:
+        return []
+    mine = {skill.casefold() for skill in profile.skills}
+    return [skill for skill in opportunity.skills if skill.casefold() in mine]
+
+
+def _budget(opportunity: Opportunity) -> str:
+    return budget_text(
+        opportunity.budget_kind,
+        opportunity.budget_min_minor,
+        opportunity.budget_max_minor,
+        opportunity.currency,
+    )
+
+
 def _brief(opportunity: Opportunity, profile: OpportunityProfile | None, full_name: str) -> str:
-    budget = ""
-    top = opportunity.budget_max_minor or opportunity.budget_min_minor
-    if top is not None and opportunity.currency:
-        budget = f"Budget: {minor_to_major(top, opportunity.currency)} {opportunity.currency}"
+    """What the model is told. The scoring reasons ("Client payment is verified", "5 proposals
+    already") are internal analysis and never go into client-facing text, so they are left out."""
+    budget = _budget(opportunity)
     skills = ", ".join(profile.skills) if profile and profile.skills else "not stated"
+    client = _client_name(opportunity)
     return "\n".join(
         line
         for line in (
             f"Job title: {opportunity.title}",
             f"Platform: {opportunity.platform}",
-            budget,
+            f"Budget: {budget}" if budget else "",
             f"Job skills: {', '.join(opportunity.skills) or 'not stated'}",
             f"Job description: {opportunity.description_text[:3000]}",
+            f"Client: {client}" if client else "",
             f"Freelancer: {full_name}; skills: {skills}",
-            "Why it fits: " + "; ".join(opportunity.factors[:3]),
         )
         if line
     )
@@ -129,8 +181,9 @@ class ProposalService:
         budgets: Budgets,
     ) -> RoutedAnswer:
         profile = await session.get(OpportunityProfile, principal.user_id)
-        client_name = opportunity.client.get("name") if opportunity.client else None
-        top = opportunity.budget_max_minor or opportunity.budget_min_minor
+        client_name = _client_name(opportunity)
+        # A salary is the employer's offer, not a price the freelancer quotes.
+        budget = _budget(opportunity) if opportunity.budget_kind != "salary" else ""
         return await model_router.complete(
             session,
             principal.user_id,
@@ -149,11 +202,8 @@ class ProposalService:
                 "title": opportunity.title,
                 "name": principal.user.full_name,
                 "client_name": client_name,
-                "skills": list(profile.skills) if profile else list(opportunity.skills),
-                "budget": str(minor_to_major(top, opportunity.currency))
-                if top is not None and opportunity.currency
-                else None,
-                "highlights": list(opportunity.factors[:3]),
+                "skills": _matching_skills(opportunity, profile),
+                "budget": budget or None,
             },
         )
 
@@ -164,12 +214,12 @@ class ProposalService:
         *,
         proposal_id: uuid.UUID,
         text: str,
-        amount: Decimal | None = None,
+        amount: Decimal | str | None = None,
         period_days: int | None = None,
     ) -> Proposal:
         """A new version by the user, optionally with new terms (the bid amount, in the
-        proposal's currency, and the delivery period); an approved proposal needs approving
-        again."""
+        proposal's currency, as typed or parsed, checked by `bid_amount_minor`; and the delivery
+        period); an approved proposal needs approving again."""
         proposal = await self.get(session, principal, proposal_id=proposal_id)
         if proposal.status not in EDITABLE:
             raise InvalidTransition(f"A {proposal.status.value} proposal cannot be edited")
@@ -178,10 +228,7 @@ class ProposalService:
                 raise InvalidTransition(
                     "The listing states no currency, so this proposal cannot carry an amount"
                 )
-            try:
-                proposal.amount_minor = major_to_minor(amount, proposal.currency)
-            except ValueError as exc:
-                raise ValidationFailed(str(exc)) from exc
+            proposal.amount_minor = bid_amount_minor(amount, proposal.currency)
         if period_days is not None:
             proposal.period_days = period_days
         await self._add_version(session, proposal, text=text, author="user")

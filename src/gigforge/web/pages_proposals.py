@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, status
@@ -28,8 +27,16 @@ from gigforge.kit.sanitize import safe_html
 from gigforge.opportunities.models import Opportunity
 from gigforge.opportunities.service import opportunities as opportunity_service
 from gigforge.opportunities.service import to_read
+from gigforge.opportunities.types import Outcome
 from gigforge.proposals.models import Proposal, ProposalStatus, ProposalVersion
-from gigforge.proposals.service import APPROVABLE, EDITABLE, WITHDRAWABLE, budgets_for
+from gigforge.proposals.service import (
+    APPROVABLE,
+    EDITABLE,
+    WITHDRAWABLE,
+    InvalidBidAmount,
+    bid_amount_minor,
+    budgets_for,
+)
 from gigforge.proposals.service import proposals as proposal_service
 from gigforge.settings import Settings
 from gigforge.web.rendering import DashboardRoute, error_page, needs_attention, redirect, render
@@ -57,6 +64,12 @@ QUEUE_SECTIONS = (
 )
 IN_FLIGHT = frozenset({ProposalStatus.approved, ProposalStatus.submitting})
 POLL_SECONDS = 2
+# What the user can record about a job, as the buttons and the recorded line say it.
+OUTCOME_LABELS: dict[Outcome, tuple[str, str]] = {
+    "won": ("Won", "You won this job."),
+    "lost": ("Lost", "You did not win this job."),
+    "ignored": ("Not pursued", "You let this one go."),
+}
 
 
 @dataclass
@@ -68,19 +81,20 @@ class EditForm:
     period_days: str
     errors: dict[str, str] = field(default_factory=dict)
 
-    def parsed(self) -> tuple[Decimal | None, int | None]:
+    def parsed(self, currency: str | None) -> tuple[str | None, int | None]:
+        """The amount as typed and the period, once checked; mistakes land in `errors`. The
+        amount is held to the API's rule (`bid_amount_minor`), which the service applies too."""
         if not self.text.strip():
             self.errors["text"] = "The proposal needs some text."
         elif len(self.text) > MAX_TEXT:
             self.errors["text"] = f"Keep it under {MAX_TEXT:,} characters."
         amount = None
-        if self.amount.strip():
+        if self.amount.strip() and currency is not None:
+            amount = self.amount.strip()
             try:
-                amount = Decimal(self.amount.strip().replace(",", ""))
-                if not amount.is_finite() or amount <= 0:
-                    raise InvalidOperation
-            except InvalidOperation:
-                self.errors["amount"] = "Enter an amount such as 250 or 99.50."
+                bid_amount_minor(amount, currency)
+            except InvalidBidAmount as exc:
+                self.errors["amount"] = exc.detail
         period = None
         if self.period_days.strip():
             try:
@@ -169,6 +183,7 @@ async def _opportunity_page(
     opportunity: Opportunity,
     *,
     problem: str | None = None,
+    outcome_problem: str | None = None,
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
     return render(
@@ -181,8 +196,11 @@ async def _opportunity_page(
             "description": safe_html(opportunity.description),
             "proposals": await _proposals_for(page.session, opportunity),
             "state_labels": STATE_LABELS,
+            "outcome_labels": OUTCOME_LABELS,
+            "outcome_at": opportunity.outcome_at,
             "can_write": page.can_write,
             "problem": problem,
+            "outcome_problem": outcome_problem,
         },
         status_code=status_code,
     )
@@ -217,6 +235,31 @@ async def draft(opportunity_id: uuid.UUID, page: PostingPage, context: ContextDe
     return redirect(page.request, f"/proposals/{proposal.id}")
 
 
+@router.post("/opportunities/{opportunity_id}/outcome")
+async def record_outcome(
+    opportunity_id: uuid.UUID,
+    page: PostingPage,
+    outcome: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Won, lost or not pursued, as the API records it: the scoring model is refit on it."""
+    if not page.can_write:
+        return _forbidden(page)
+    row = await _opportunity(page, opportunity_id)
+    if row is None:
+        return _missing(page, "opportunity")
+    if outcome not in OUTCOME_LABELS:
+        return await _opportunity_page(
+            page,
+            row,
+            outcome_problem="Choose won, lost or not pursued.",
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+    await opportunity_service.record_outcome(
+        page.session, page.viewer.principal, opportunity_id=row.id, outcome=outcome
+    )
+    return redirect(page.request, f"/opportunities/{row.id}")
+
+
 @router.get("/proposals")
 async def queue(page: ReadingPage) -> Response:
     rows = (
@@ -241,7 +284,6 @@ async def queue(page: ReadingPage) -> Response:
             "sections": sections,
             "total": len(rows),
             "state_labels": STATE_LABELS,
-            "amount_text": _amount_text,
         },
     )
 
@@ -325,7 +367,7 @@ async def save_version(
     if proposal is None:
         return _missing(page, "proposal")
     form = EditForm(text=text, amount=amount, period_days=period_days)
-    new_amount, new_period = form.parsed()
+    new_amount, new_period = form.parsed(proposal.currency)
     if form.errors:
         return await _editor(
             page, proposal, form=form, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT

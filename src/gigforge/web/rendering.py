@@ -28,6 +28,7 @@ from gigforge.kit.pagination import PageParams
 from gigforge.opportunities.models import Opportunity
 from gigforge.proposals.models import Proposal, ProposalStatus
 from gigforge.settings import Settings
+from gigforge.web.formatting import MONEY_FILTERS
 from gigforge.web.session import (
     CsrfRejected,
     LoginRequired,
@@ -37,6 +38,7 @@ from gigforge.web.session import (
 
 MAX_PROPOSAL_NOTICES = 5
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters.update(MONEY_FILTERS)  # money, money_minor, budget: one format
 
 # No external assets and no inline script; htmx's inline indicator styles are turned off.
 CONTENT_SECURITY_POLICY = (

@@ -41,7 +41,7 @@ def test_a_full_job_maps_every_field() -> None:
         posting.budget.currency,
         posting.budget.min_minor,
         posting.budget.max_minor,
-    ) == (BudgetKind.fixed, "EUR", 11_000_000, 14_000_000)
+    ) == (BudgetKind.salary, "EUR", 11_000_000, 14_000_000)
     assert posting.raw["attribution"] == {
         "source": "Himalayas",
         "url": GUID,

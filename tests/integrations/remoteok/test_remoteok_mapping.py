@@ -41,7 +41,7 @@ def test_a_full_element_maps_every_field() -> None:
         "logo_url": "https://remoteok.com/assets/img/jobs/northwind.png",
     }
     assert posting.budget is not None
-    assert posting.budget.kind is BudgetKind.fixed
+    assert posting.budget.kind is BudgetKind.salary
     assert (posting.budget.currency, posting.budget.min_minor, posting.budget.max_minor) == (
         "USD",
         9_000_000,

@@ -37,7 +37,7 @@ def test_a_full_job_maps_every_field() -> None:
         "logo_url": "https://remotive.com/job/1950001/logo",
     }
     assert posting.budget is not None
-    assert posting.budget.kind is BudgetKind.fixed
+    assert posting.budget.kind is BudgetKind.salary
     assert (posting.budget.currency, posting.budget.min_minor, posting.budget.max_minor) == (
         "USD",
         9_000_000,
@@ -77,15 +77,16 @@ def test_hostile_html_is_stripped_from_the_title_and_defused_in_the_description(
 @pytest.mark.parametrize(
     ("salary", "expected"),
     [
-        ("$40,000 - $50,000", (BudgetKind.fixed, "USD", 4_000_000, 5_000_000)),
-        ("€60k-80k", (BudgetKind.fixed, "EUR", 6_000_000, 8_000_000)),
-        ("£45.000 \u2013 £55.000", (BudgetKind.fixed, "GBP", 4_500_000, 5_500_000)),
-        ("CA$90,000", (BudgetKind.fixed, "CAD", 9_000_000, 9_000_000)),
+        ("$40,000 - $50,000", (BudgetKind.salary, "USD", 4_000_000, 5_000_000)),
+        ("€60k-80k", (BudgetKind.salary, "EUR", 6_000_000, 8_000_000)),
+        ("$90k\u2013120k", (BudgetKind.salary, "USD", 9_000_000, 12_000_000)),
+        ("£45.000 \u2013 £55.000", (BudgetKind.salary, "GBP", 4_500_000, 5_500_000)),
+        ("CA$90,000", (BudgetKind.salary, "CAD", 9_000_000, 9_000_000)),
         ("40-50 EUR per hour", (BudgetKind.hourly, "EUR", 4_000, 5_000)),
         ("$45/hour", (BudgetKind.hourly, "USD", 4_500, 4_500)),
-        ("Up to $120k", (BudgetKind.fixed, "USD", None, 12_000_000)),
-        ("$100k + 10% equity", (BudgetKind.fixed, "USD", 10_000_000, 10_000_000)),
-        ("70000", (BudgetKind.fixed, "USD", 7_000_000, 7_000_000)),
+        ("Up to $120k", (BudgetKind.salary, "USD", None, 12_000_000)),
+        ("$100k + 10% equity", (BudgetKind.salary, "USD", 10_000_000, 10_000_000)),
+        ("70000", (BudgetKind.salary, "USD", 7_000_000, 7_000_000)),
     ],
 )
 def test_salary_text_becomes_a_budget_in_minor_units(

@@ -40,8 +40,9 @@ class Connector:
 
 
 class BudgetKind(StrEnum):
-    fixed = "fixed"
-    hourly = "hourly"
+    fixed = "fixed"  # a price for the whole job
+    hourly = "hourly"  # a rate per hour
+    salary = "salary"  # employment pay per year, as job boards state it
 
 
 class Budget(BaseModel):

@@ -74,7 +74,7 @@ def listing_url(raw: Mapping[str, Any]) -> str:
 
 def salary_budget(raw: Mapping[str, Any]) -> Budget | None:
     """`minSalary` / `maxSalary` in `currency`. They are yearly unless `salaryPeriod` says
-    `hourly`; `BudgetKind` has no salary kind, so a yearly range is `fixed`."""
+    `hourly`, so a range is kept as a yearly `salary` or an `hourly` rate."""
     currency = _string(raw.get("currency")).upper()
     if len(currency) != 3 or not currency.isalpha():
         return None
@@ -85,7 +85,7 @@ def salary_budget(raw: Mapping[str, Any]) -> Budget | None:
     if low is not None and high is not None and low > high:
         low, high = high, low
     hourly = _string(raw.get("salaryPeriod")).lower() == "hourly"
-    kind = BudgetKind.hourly if hourly else BudgetKind.fixed
+    kind = BudgetKind.hourly if hourly else BudgetKind.salary
     return Budget(kind=kind, currency=currency, min_minor=low, max_minor=high)
 
 

@@ -87,15 +87,15 @@ def listing_url(raw: Mapping[str, Any]) -> str:
 
 
 def salary_budget(minimum: Any, maximum: Any) -> Budget | None:
-    """A yearly salary range in USD. `BudgetKind` knows only fixed and hourly, so a salary is
-    a fixed amount; 0 or a missing bound means Remote OK was not told that bound."""
+    """A yearly salary range in USD, kept as a range of kind `salary`; 0 or a missing bound
+    means Remote OK was not told that bound."""
     low = _dollars(minimum)
     high = _dollars(maximum)
     if low is None and high is None:
         return None
     if low is not None and high is not None and low > high:
         low, high = high, low
-    return Budget(kind=BudgetKind.fixed, currency=SALARY_CURRENCY, min_minor=low, max_minor=high)
+    return Budget(kind=BudgetKind.salary, currency=SALARY_CURRENCY, min_minor=low, max_minor=high)
 
 
 def posted_at(raw: Mapping[str, Any]) -> datetime | None:

@@ -72,8 +72,9 @@ def to_posting(raw: Mapping[str, Any]) -> JobPosting:
 def salary_budget(salary: Any) -> Budget | None:
     """Remotive's salary is free text: "$40,000 - $50,000", "€60k-80k", "$45/hour", "Up to
     $120k", "Competitive". A range or single amount with an optional currency sign or code
-    becomes a budget (yearly amounts are `fixed`, as `BudgetKind` has no salary kind); text
-    with no amount, or amounts finer than the currency's minor unit, is no budget."""
+    becomes a budget: a range stays a range, of kind `hourly` when the text says so and
+    otherwise `salary` (yearly pay, as Remotive documents it); text with no amount, or amounts
+    finer than the currency's minor unit, is no budget."""
     text = plain_text(_string(salary))
     if not text:
         return None
@@ -85,7 +86,7 @@ def salary_budget(salary: Any) -> Budget | None:
         minors = [major_to_minor(value, currency) for value in values]
     except ValueError:
         return None
-    kind = BudgetKind.hourly if _HOURLY.search(text) else BudgetKind.fixed
+    kind = BudgetKind.hourly if _HOURLY.search(text) else BudgetKind.salary
     if len(minors) == 1:
         if _UP_TO.search(text):
             return Budget(kind=kind, currency=currency, max_minor=minors[0])
