@@ -84,6 +84,16 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 
 
 @pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """The test database without an app (PostgreSQL emptied first), for kit-level tests."""
+    if database_url.startswith("postgresql"):
+        await _reset_postgres(database_url)
+    database = Database.from_url(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
 async def app_factory(
     tmp_path: Path, database_url: str, settings: Settings
 ) -> AsyncIterator[AppFactory]:

@@ -103,6 +103,9 @@ class Database:
 
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    #: Told after each commit which new tasks are due (`kit.task_engine.TaskEngine`); None
+    #: leaves them to a sweeper.
+    dispatcher: Any = None
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -127,6 +130,7 @@ async def unit_of_work(database: Database) -> AsyncIterator[AsyncSession]:
     from gigforge.kit.errors import GigforgeError
 
     async with database.sessionmaker() as session:
+        session.info["gigforge.tasks.dispatcher"] = database.dispatcher
         try:
             yield session
         except GigforgeError as exc:

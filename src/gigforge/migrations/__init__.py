@@ -18,6 +18,9 @@ def import_models() -> None:
     import gigforge.ai.models
     import gigforge.audit.models
     import gigforge.connections.models
+    import gigforge.kit.outbox
+    import gigforge.kit.schedules
+    import gigforge.kit.tasks
     import gigforge.opportunities.models
     import gigforge.proposals.models  # noqa: F401
 

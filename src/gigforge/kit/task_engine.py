@@ -1,0 +1,350 @@
+"""The task engine: taskiq carries "run task row X"; the database decides what runs and when.
+
+`GIGFORGE_BROKER_URL` picks the broker: unset is taskiq's in-process broker (one process, no
+service to run); `amqp://` is RabbitMQ through taskiq-aio-pika; `redis://` is a Redis stream
+(taskiq-redis). A message is acknowledged only after its task's outcome is committed, so a
+worker killed mid-task leaves the message to be delivered again, and its row's lease runs out
+for the sweeper to pick up; the row's atomic claim makes the second delivery of a finished task
+a no-op.
+
+A run: claim the row (state, lease, attempt) in a short transaction; run the handler with no
+transaction open, while a heartbeat renews the lease; record done, a retry with jittered
+backoff, or dead, in a second transaction fenced on the claim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import traceback
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import or_, select, update
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.acks import AcknowledgeType
+from taskiq.api.receiver import run_receiver_task
+
+from gigforge.db import Database, unit_of_work
+from gigforge.kit.clock import utcnow
+from gigforge.kit.redaction import redact
+from gigforge.kit.tasks import TaskContext, TaskRegistry, TaskRow, TaskState
+
+logger = structlog.get_logger("gigforge.tasks")
+
+RUN_TASK = "gigforge.run_task"
+QUEUE = "gigforge.tasks"
+#: A due row that was sent this long ago and is still pending is sent again.
+REDISPATCH_AFTER = timedelta(seconds=30)
+MAX_ERROR_CHARS = 2_000
+
+
+def broker_from_url(url: str | None, *, queue: str = QUEUE, prefetch: int = 16) -> AsyncBroker:
+    """The broker `GIGFORGE_BROKER_URL` names; unset is in-process."""
+    if not url:
+        return InMemoryBroker(max_async_tasks=64, propagate_exceptions=False)
+    if url.startswith(("amqp://", "amqps://")):
+        from taskiq_aio_pika import AioPikaBroker, Exchange, Queue
+
+        return AioPikaBroker(
+            url,
+            qos=prefetch,
+            exchange=Exchange(name=queue),
+            task_queues=[Queue(name=queue)],
+        )
+    if url.startswith(("redis://", "rediss://")):
+        from taskiq_redis import RedisStreamBroker
+
+        return RedisStreamBroker(url, queue_name=queue, consumer_group_name=f"{queue}.workers")
+    raise ValueError(
+        "GIGFORGE_BROKER_URL must start with amqp://, amqps://, redis:// or rediss://, not "
+        f"{url.split(':', 1)[0]!r}"
+    )
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+
+
+class TaskEngine:
+    """One per process: sends due tasks to the broker and, when consuming, runs them."""
+
+    def __init__(
+        self,
+        database: Database,
+        registry: TaskRegistry,
+        *,
+        broker_url: str | None = None,
+        queue: str = QUEUE,
+        resources: dict[type[Any], Any] | None = None,
+        sweep_interval: float = 1.0,
+        concurrency: int = 16,
+    ) -> None:
+        self.database = database
+        self.registry = registry
+        self.resources = resources if resources is not None else {}
+        self.sweep_interval = sweep_interval
+        self.concurrency = concurrency
+        self.worker_id = _worker_id()
+        self.broker = broker_from_url(broker_url, queue=queue, prefetch=concurrency)
+        self.embedded = isinstance(self.broker, InMemoryBroker)
+
+        async def run_message(task_id: str) -> None:
+            await self.run(uuid.UUID(task_id))
+
+        self._run = self.broker.register_task(run_message, task_name=RUN_TASK)
+        self._background: set[asyncio.Task[Any]] = set()
+        self._loops: list[asyncio.Task[None]] = []
+        self._started = False
+
+    # Sending -----------------------------------------------------------------------------
+
+    def dispatch(self, task_ids: Iterable[uuid.UUID]) -> None:
+        """After a commit: send each new due task. A send that fails is left to the sweeper."""
+        if not self._started:
+            return
+        for task_id in task_ids:
+            sent = asyncio.get_running_loop().create_task(self._send(task_id))
+            self._background.add(sent)
+            sent.add_done_callback(self._background.discard)
+
+    async def _send(self, task_id: uuid.UUID) -> None:
+        try:
+            await self._run.kiq(str(task_id))
+        except Exception as exc:
+            logger.warning("task not sent; the sweeper will", task_id=str(task_id), error=str(exc))
+
+    # Running -----------------------------------------------------------------------------
+
+    async def run(self, task_id: uuid.UUID) -> TaskState | None:
+        """Claim, execute and record task `task_id`; None when another run has it or it is
+        not due (a duplicate message)."""
+        claimed = await self._claim(task_id)
+        if claimed is None:
+            return None
+        definition = self.registry.definitions.get(claimed.name)
+        if definition is None:
+            return await self._record_failure(claimed, f"no task is declared as {claimed.name!r}")
+        context = TaskContext(
+            database=self.database,
+            resources=self.resources,
+            task_id=claimed.id,
+            attempt=claimed.attempts,
+        )
+        heartbeat = asyncio.create_task(self._heartbeat(claimed.id, definition.lease))
+        try:
+            await definition.handler(context, **claimed.args)
+        except Exception as exc:
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            logger.warning("task failed", task=claimed.name, task_id=str(task_id), error=detail)
+            return await self._record_failure(claimed, detail)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        return await self._record(claimed, TaskState.done, error=None)
+
+    async def _claim(self, task_id: uuid.UUID) -> TaskRow | None:
+        now = utcnow()
+        async with unit_of_work(self.database) as session:
+            row = await session.get(TaskRow, task_id)
+            if row is None:
+                return None
+            definition = self.registry.definitions.get(row.name)
+            lease = definition.lease if definition else timedelta(minutes=5)
+            claimed = await session.execute(
+                update(TaskRow)
+                .where(
+                    TaskRow.id == task_id,
+                    or_(
+                        (TaskRow.state == TaskState.pending) & (TaskRow.due_at <= now),
+                        (TaskRow.state == TaskState.running) & (TaskRow.claimed_until < now),
+                    ),
+                )
+                .values(
+                    state=TaskState.running,
+                    attempts=TaskRow.attempts + 1,
+                    claimed_until=now + lease,
+                    claimed_by=self.worker_id,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(claimed, "rowcount", 0) != 1:
+                return None
+            await session.refresh(row)
+            session.expunge(row)
+            return row
+
+    async def _heartbeat(self, task_id: uuid.UUID, lease: timedelta) -> None:
+        """Long work keeps its claim: the lease is renewed at a third of its length."""
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            async with unit_of_work(self.database) as session:
+                await session.execute(
+                    update(TaskRow)
+                    .where(TaskRow.id == task_id, TaskRow.claimed_by == self.worker_id)
+                    .values(claimed_until=utcnow() + lease)
+                    .execution_options(synchronize_session=False)
+                )
+
+    async def _record_failure(self, claimed: TaskRow, error: str) -> TaskState | None:
+        if claimed.attempts >= claimed.max_attempts:
+            return await self._record(claimed, TaskState.dead, error=error)
+        definition = self.registry.definitions.get(claimed.name)
+        jitter = random.random()  # noqa: S311  (spreading retries, not a secret)
+        backoff = definition.delay(claimed.attempts, jitter) if definition else timedelta(minutes=1)
+        return await self._record(claimed, TaskState.pending, error=error, retry_in=backoff)
+
+    async def _record(
+        self,
+        claimed: TaskRow,
+        state: TaskState,
+        *,
+        error: str | None,
+        retry_in: timedelta | None = None,
+    ) -> TaskState | None:
+        now = utcnow()
+        values: dict[str, Any] = {"state": state, "claimed_until": None, "claimed_by": None}
+        if error is not None:
+            values["last_error"] = str(redact(error))[:MAX_ERROR_CHARS]
+        if state in (TaskState.done, TaskState.dead):
+            values["finished_at"] = now
+        if retry_in is not None:
+            values["due_at"] = now + retry_in
+            values["dispatched_at"] = None
+        async with unit_of_work(self.database) as session:
+            result = await session.execute(
+                update(TaskRow)
+                .where(TaskRow.id == claimed.id, TaskRow.claimed_by == self.worker_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+        if getattr(result, "rowcount", 0) != 1:
+            logger.warning(
+                "task outcome not recorded: its lease was taken", task_id=str(claimed.id)
+            )
+            return None
+        if state is TaskState.dead:
+            logger.error("task dead", task=claimed.name, task_id=str(claimed.id), error=error)
+        return state
+
+    # Sweeping ----------------------------------------------------------------------------
+
+    async def sweep(self, *, limit: int = 500) -> int:
+        """Send again what is due and unsent (or sent long ago), and what a dead worker held."""
+        now = utcnow()
+        async with unit_of_work(self.database) as session:
+            rows = (
+                (
+                    await session.execute(
+                        select(TaskRow.id)
+                        .where(
+                            or_(
+                                (TaskRow.state == TaskState.pending)
+                                & (TaskRow.due_at <= now)
+                                & (
+                                    TaskRow.dispatched_at.is_(None)
+                                    | (TaskRow.dispatched_at < now - REDISPATCH_AFTER)
+                                ),
+                                (TaskRow.state == TaskState.running)
+                                & (TaskRow.claimed_until < now),
+                            )
+                        )
+                        .order_by(TaskRow.due_at)
+                        .limit(limit)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            fresh = [task_id for task_id in rows]
+            if fresh:
+                await session.execute(
+                    update(TaskRow)
+                    .where(TaskRow.id.in_(fresh))
+                    .values(dispatched_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+        for task_id in fresh:
+            await self._send(task_id)
+        return len(fresh)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception:
+                logger.exception("task sweep failed")
+            await asyncio.sleep(self.sweep_interval)
+
+    # Life cycle --------------------------------------------------------------------------
+
+    async def start(self, *, consume: bool) -> None:
+        """Connect to the broker; `consume` also runs tasks here and sweeps."""
+        self.database.dispatcher = self
+        if consume:
+            self.broker.is_worker_process = not self.embedded
+        await self.broker.startup()
+        self._started = True
+        if consume:
+            if not self.embedded:
+                self._loops.append(
+                    asyncio.create_task(
+                        run_receiver_task(
+                            self.broker,
+                            max_async_tasks=self.concurrency,
+                            ack_time=AcknowledgeType.WHEN_EXECUTED,
+                            propagate_exceptions=False,
+                        )
+                    )
+                )
+            self._loops.append(asyncio.create_task(self._sweep_forever()))
+
+    async def stop(self) -> None:
+        for loop in self._loops:
+            loop.cancel()
+        for loop in self._loops:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await loop
+        self._loops.clear()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if isinstance(self.broker, InMemoryBroker):
+            await self.broker.wait_all()
+        self._started = False
+        self.database.dispatcher = None
+        await self.broker.shutdown()
+
+    async def drain(self, *, within: float = 30.0) -> None:
+        """Until nothing is due or running (tests, `worker --once`): sweep and wait."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            if isinstance(self.broker, InMemoryBroker):
+                await self.broker.wait_all()
+            if not await self._busy():
+                return
+            await self.sweep()
+            await asyncio.sleep(0.02)
+        raise TimeoutError("tasks still due or running after the drain timeout")
+
+    async def _busy(self) -> bool:
+        now = utcnow()
+        async with unit_of_work(self.database) as session:
+            found = await session.scalar(
+                select(TaskRow.id)
+                .where(
+                    or_(
+                        (TaskRow.state == TaskState.pending) & (TaskRow.due_at <= now),
+                        TaskRow.state == TaskState.running,
+                    )
+                )
+                .limit(1)
+            )
+        return found is not None
