@@ -346,7 +346,7 @@ async def test_a_new_inbound_secret_replaces_the_old_one_and_deleting_refuses_re
         "Deleted an inbound webhook",
     ):
         assert words in audit
-    assert "inbound webhook “guru”" in audit
+    assert "Deleted an inbound webhook</strong>: “guru”" in audit
 
 
 async def test_an_invalid_inbound_source_is_explained_in_the_form(web: httpx.AsyncClient) -> None:
@@ -411,13 +411,16 @@ async def test_the_audit_log_is_worded_newest_first_and_paged(web: httpx.AsyncCl
     main = first.text.split('<main id="main"', 1)[1]
     assert "{&#34;" not in main
     assert '{"' not in main
-    assert first.text.index("API key “key 25”") < first.text.index("API key “key 24”")
+    assert first.text.index("Created an API key</strong>: “key 25”") < first.text.index("“key 24”")
     assert "Created an API key" in first.text
     assert "permissions: jobs:read" in first.text
     assert "You · <time" in first.text
     assert 'href="/settings/audit?offset=25" rel="next">Older records' in first.text
     older = await web.get("/settings/audit?offset=25")
-    assert "Signed up" in older.text
+    assert "<strong>Signed up</strong></p>" in older.text
+    assert "role: admin" in older.text
+    signed_up = older.text.split("<strong>Signed up</strong>", 1)[1].split("</li>", 1)[0]
+    assert "You · <time" in signed_up
     assert "Signed in" in older.text
     assert 'href="/settings/audit?offset=0" rel="prev">Newer records' in older.text
     for offset in ("abc", "-5", "99999999999999999999999"):

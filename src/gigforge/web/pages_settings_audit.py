@@ -99,7 +99,10 @@ def _action(record: AuditRecord) -> str:
 
 def _actor(record: AuditRecord, names: Names, viewer_id: uuid.UUID) -> str:
     if record.actor_user_id is None:
-        who = "Someone not signed in" if record.actor_ip else "Gigforge"
+        if record.action == "user.registered":
+            who = "You" if record.user_id == viewer_id else "The new user"
+        else:
+            who = "Someone not signed in" if record.actor_ip else "Gigforge"
     elif record.actor_user_id == viewer_id:
         who = "You"
     else:
@@ -121,26 +124,28 @@ def _target(record: AuditRecord, names: Names, viewer_id: uuid.UUID) -> Target |
     if kind == "opportunity":
         return Target("an opportunity", f"/opportunities/{target_id}" if own else None)
     if kind == "api_key":
-        name = data.get("name")
-        return Target(f"API key “{name}”" if name else "an API key")
+        return Target(f"“{data['name']}”") if data.get("name") else None
     if kind == "connection":
-        label = " ".join(str(data[k]) for k in ("integration", "name") if data.get(k))
-        return Target(f"connection {label}" if label else "a connection")
+        integration, name = data.get("integration"), data.get("name")
+        if integration and name:
+            return Target(f"{integration} ({name})")
+        return Target(str(integration)) if integration else None
     if kind == "inbound_endpoint":
-        source = data.get("source")
-        return Target(f"inbound webhook “{source}”" if source else "an inbound webhook")
+        return Target(f"“{data['source']}”") if data.get("source") else None
     if kind == "user":
         try:
             user_id = uuid.UUID(target_id)
         except ValueError:
             return Target("an account")
         if user_id == viewer_id:
-            return Target("your account")
+            # Done to yourself (signing in, changing your password): the action says it all.
+            acted_alone = record.actor_user_id in (None, viewer_id)
+            return None if acted_alone else Target("your account")
         return Target(names.users.get(user_id, "another account"))
     if kind == "auth_session":
         return Target("a sign-in session")
     if kind == "auto_approve_rule":
-        return Target("the auto-approve rule")
+        return None
     return Target(_words(kind))
 
 
