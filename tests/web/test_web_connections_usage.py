@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from datetime import timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -17,6 +18,9 @@ from gigforge.db import unit_of_work
 from gigforge.integrations.framework import Registry, UnavailableIntegration
 from gigforge.integrations.onnx_local.spec import SPEC as ONNX_SPEC
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
+from gigforge.kit.clock import utcnow
+from gigforge.opportunities.models import SourceSchedule
+from gigforge.opportunities.repository import SourceScheduleRepository
 from gigforge.opportunities.scanning import Scanner
 from gigforge.web.pages_usage import dollars, percent
 from web_support import csrf_of, sign_in
@@ -383,3 +387,38 @@ async def test_the_api_restores_a_dismissed_opportunity_only_for_its_owner(
     assert restored.status_code == 200
     assert restored.json()["dismissed"] is False
     assert missing.status_code == 404
+
+
+async def test_scan_now_skips_a_source_another_scan_holds_and_releases_its_own_lease(
+    sandbox_app: FastAPI, web: httpx.AsyncClient
+) -> None:
+    context: IntegrationContext = sandbox_app.state.integrations
+    account = await register(web)
+    await sign_in(web, account)
+    held = await _connect_feed(sandbox_app, web, account, "himalayas", scan=False)
+    free = await _connect_feed(sandbox_app, web, account, "remoteok", scan=False)
+    now = utcnow()
+    async with unit_of_work(context.database) as session:
+        claimed = await SourceScheduleRepository(session).claim(
+            held,
+            user_id=uuid.UUID(account.user_id),
+            now=now,
+            lease_until=now + timedelta(minutes=10),
+            interval_seconds=900,
+        )
+    assert claimed
+    board = await web.get("/opportunities")
+
+    await web.post("/opportunities/scan", headers=_htmx(csrf_of(board.text)))
+    finished = " ".join((await _finished(web)).text.split())
+
+    assert "Himalayas (default)</span>: Another scan of this source is running" in finished
+    assert re.search(r"Remote OK \(default\)</span>: [\d,]+ found, [\d,]+ new", finished)
+    async with unit_of_work(context.database) as session:
+        mine = await session.get(SourceSchedule, free)
+        other = await session.get(SourceSchedule, held)
+    assert mine is not None
+    assert mine.claimed_until is None
+    assert mine.next_run_at > now
+    assert other is not None
+    assert other.claimed_until is not None
