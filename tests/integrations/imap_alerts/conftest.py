@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from gigforge.integrations.framework import IntegrationRuntime
 from gigforge.integrations.imap_alerts import SPEC, IMAPAlertsConfig, IMAPAlertsConnector
+from gigforge.kit.ssrf import AddressGuard
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +49,10 @@ def settings(dovecot: Dovecot, folder: Folder) -> Callable[..., IMAPAlertsConfig
 
 @pytest.fixture
 async def connector_for() -> AsyncIterator[Callable[[IMAPAlertsConfig], IMAPAlertsConnector]]:
-    """Connectors built as `connections` builds them, with a runtime client they never use."""
-    runtime = IntegrationRuntime()
+    """Connectors built as `connections` builds them, with a runtime client they never use
+    for HTTP; its guard lets them reach the test server on loopback, as an admin's allow-list
+    would."""
+    runtime = IntegrationRuntime(guard=AddressGuard(allowed=["127.0.0.1/32"]))
     made: list[IMAPAlertsConnector] = []
 
     def make(config: IMAPAlertsConfig) -> IMAPAlertsConnector:

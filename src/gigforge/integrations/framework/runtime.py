@@ -1,9 +1,11 @@
-"""What one process shares across all its third-party clients: budgets, breakers, metrics."""
+"""What one process shares across all its third-party clients: budgets, breakers, metrics,
+and the SSRF guard every network connection passes (see `kit.ssrf`)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -14,9 +16,26 @@ from gigforge.integrations.framework.ratelimit import RateBudget, Sleep, storage
 from gigforge.integrations.framework.spec import IntegrationSpec
 from gigforge.integrations.framework.transport import PolicyTransport, RetryPolicy
 from gigforge.kit.events import EventBus
+from gigforge.kit.ssrf import HTTP_SCHEMES, AddressGuard, GuardedTransport
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = "Gigforge (+https://github.com/gigforge)"
+
+
+class PolicyClient(httpx.AsyncClient):
+    """The client `IntegrationRuntime.client` hands out. It carries the runtime's SSRF guard for
+    connectors whose protocol is not HTTP (IMAP), which must check their destination
+    themselves; see `destination_guard`."""
+
+    def __init__(self, *, guard: AddressGuard, **options: Any) -> None:
+        super().__init__(**options)
+        self.guard = guard
+
+
+def destination_guard(client: httpx.AsyncClient) -> AddressGuard:
+    """The guard to check a non-HTTP destination with: the runtime's, so the admin's allow-list
+    applies, or the strict default for a client that did not come from a runtime."""
+    return client.guard if isinstance(client, PolicyClient) else AddressGuard()
 
 
 class IntegrationRuntime:
@@ -29,6 +48,7 @@ class IntegrationRuntime:
         sleep: Sleep = asyncio.sleep,
         breakers: BreakerBoard | None = None,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        guard: AddressGuard | None = None,
     ) -> None:
         self.events = events or EventBus()
         self.metrics = IntegrationMetrics()
@@ -40,6 +60,9 @@ class IntegrationRuntime:
         self.sleep = sleep
         # URL prefix -> transport: in-process sandboxes in tests; the network otherwise.
         self.transports = dict(transports or {})
+        # Every connection over the network passes it, vendor default hosts included: the
+        # check is one lookup that the connection would have made anyway.
+        self.guard = guard or AddressGuard()
 
     def transport(
         self,
@@ -72,7 +95,8 @@ class IntegrationRuntime:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     ) -> httpx.AsyncClient:
         """The only way Gigforge code gets an HTTP client for a third party."""
-        return httpx.AsyncClient(
+        return PolicyClient(
+            guard=self.guard,
             base_url=base_url or spec.base_url,
             transport=self.transport(
                 spec, connection=connection, credentials=credentials, inner=inner
@@ -82,8 +106,20 @@ class IntegrationRuntime:
             follow_redirects=False,
         )
 
-    def _inner_for(self, url: str) -> httpx.AsyncBaseTransport:
+    async def check_destination(self, url: str) -> None:
+        """Refuse a user-supplied base URL before it is saved: a scheme other than http(s)
+        (`file:`, `gopher:`, ...) or a host that resolves to a private or local address.
+        A URL served in-process (a sandbox mounted by `serve --sandbox`) never leaves the
+        process, so it is not resolved. Raises the `kit.ssrf` errors, all 422."""
+        if self._mounted(url) is not None:
+            return
+        await self.guard.check_url(url, schemes=HTTP_SCHEMES)
+
+    def _mounted(self, url: str) -> httpx.AsyncBaseTransport | None:
         for prefix, transport in self.transports.items():
             if url.startswith(prefix):
                 return transport
-        return httpx.AsyncHTTPTransport(retries=0)
+        return None
+
+    def _inner_for(self, url: str) -> httpx.AsyncBaseTransport:
+        return self._mounted(url) or GuardedTransport(self.guard)

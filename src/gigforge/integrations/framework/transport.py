@@ -32,6 +32,7 @@ from gigforge.integrations.framework.errors import (
 from gigforge.integrations.framework.metrics import IntegrationMetrics
 from gigforge.integrations.framework.ratelimit import RateBudget, Sleep
 from gigforge.integrations.framework.spec import IntegrationSpec
+from gigforge.kit.ssrf import REFUSED_DETAIL, DestinationRefused
 
 logger = structlog.get_logger("gigforge.integrations")
 
@@ -40,6 +41,15 @@ TRANSIENT_STATUSES = frozenset({408, 500, 502, 503, 504})
 ERROR_EXCERPT = 4096
 # A request may declare itself safe to replay (a read sent as POST, such as a GraphQL query).
 SAFE_TO_REPLAY = "gigforge.safe_to_replay"
+
+
+class DestinationNotAllowed(Permanent):
+    """The SSRF guard refused where a connection points (a private or local address): the
+    request never left, and only an admin's allow-list or another address can change that."""
+
+    status_code = 422
+    code = "integration-destination-not-allowed"
+    title = "The connection points at an address that is not allowed"
 
 
 @dataclass(frozen=True)
@@ -114,9 +124,23 @@ class PolicyTransport(httpx.AsyncBaseTransport):
             await self.credentials.apply(request)
             try:
                 response = await self.inner.handle_async_request(request)
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            except DestinationRefused:
+                raise DestinationNotAllowed(
+                    f"{self.spec.title}: {REFUSED_DETAIL}", integration=self.spec.slug
+                ) from None
+            except (httpx.ConnectError, httpx.ConnectTimeout):
+                # Refused, silent or unresolvable all read the same, so that errors cannot be
+                # used to map which ports are open where.
                 self._failed()
                 error: IntegrationError = Transient(
+                    f"{self.spec.title}: could not connect to {request.url.host}",
+                    integration=self.spec.slug,
+                )
+                await self._retry_or_raise(error, attempt, retryable, retry_after=None)
+                continue
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                self._failed()
+                error = Transient(
                     f"{self.spec.title}: {type(exc).__name__} on {request.method} "
                     f"{request.url.path}",
                     integration=self.spec.slug,

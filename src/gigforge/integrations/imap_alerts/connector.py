@@ -29,6 +29,7 @@ from pydantic import BaseModel, SecretStr
 
 from gigforge.integrations.framework.capabilities import JobFeed, JobPosting
 from gigforge.integrations.framework.errors import AuthExpired
+from gigforge.integrations.framework.runtime import destination_guard
 from gigforge.integrations.imap_alerts.mailbox import (
     MailboxCursor,
     MailboxSession,
@@ -164,7 +165,12 @@ class IMAPAlertsConnector(JobFeed):
 
     @contextlib.asynccontextmanager
     async def _session(self, *, writable: bool) -> AsyncIterator[MailboxSession]:
-        mailbox = await open_mailbox(self.config, password=self._password(), writable=writable)
+        mailbox = await open_mailbox(
+            self.config,
+            password=self._password(),
+            writable=writable,
+            guard=destination_guard(self.client),
+        )
         try:
             yield mailbox
         finally:

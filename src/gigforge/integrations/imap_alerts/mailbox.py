@@ -15,6 +15,7 @@ import base64
 import contextlib
 import imaplib
 import re
+import socket
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -26,7 +27,15 @@ from gigforge.integrations.framework.errors import (
     Permanent,
     Transient,
 )
+from gigforge.integrations.framework.transport import DestinationNotAllowed
 from gigforge.integrations.imap_alerts.spec import CURSOR_RE, SPEC, IMAPAlertsConfig, is_loopback
+from gigforge.kit.ssrf import (
+    REFUSED_DETAIL,
+    AddressGuard,
+    DestinationRefused,
+    HostUnreachable,
+    IPAddress,
+)
 
 # Response codes that say "not now" rather than "never" (RFC 5530).
 TRANSIENT_CODES = frozenset({"UNAVAILABLE", "INUSE", "LIMIT", "SERVERBUG"})
@@ -214,14 +223,88 @@ class MailboxSession:
 
 
 async def open_mailbox(
-    config: IMAPAlertsConfig, *, password: str, writable: bool
+    config: IMAPAlertsConfig, *, password: str, writable: bool, guard: AddressGuard
 ) -> MailboxSession:
-    """Connect, secure, log in and select `config.folder`; EXAMINE (read-only) unless writable."""
-    return await asyncio.to_thread(_open, config, password, writable)
+    """Connect, secure, log in and select `config.folder`; EXAMINE (read-only) unless writable.
+
+    The host passes the SSRF guard first, and the socket goes to an address it checked, so a
+    user cannot point the server at a private or local port (or probe one) by naming it."""
+    if config.security == "none" and not is_loopback(config.host):
+        raise Permanent(
+            f"Refusing to send the password to {config.host} unencrypted; use tls or starttls",
+            integration=SPEC.slug,
+        )
+    addresses = await _checked_addresses(config, guard)
+    return await asyncio.to_thread(_open, config, password, writable, addresses)
 
 
-def _open(config: IMAPAlertsConfig, password: str, writable: bool) -> MailboxSession:
-    imap = _connect(config)
+async def _checked_addresses(
+    config: IMAPAlertsConfig, guard: AddressGuard
+) -> tuple[IPAddress, ...]:
+    try:
+        async with asyncio.timeout(config.timeout_seconds):
+            return await guard.addresses_for(config.host, config.effective_port)
+    except DestinationRefused:
+        raise DestinationNotAllowed(
+            f"{SPEC.title}: {REFUSED_DETAIL}", integration=SPEC.slug
+        ) from None
+    except (HostUnreachable, TimeoutError):
+        raise Transient(_unreachable(config.host), integration=SPEC.slug) from None
+
+
+def _unreachable(host: str) -> str:
+    # The same words for a refused, silent or unknown server: no port-state oracle.
+    return f"Could not connect to {host}"
+
+
+class _PinnedIMAP4(imaplib.IMAP4):
+    """IMAP4 connecting to an address the guard checked, while `host` stays the name (for
+    STARTTLS's SNI and certificate check)."""
+
+    def __init__(
+        self, host: str, port: int, *, addresses: Sequence[IPAddress], timeout: float
+    ) -> None:
+        self._addresses = tuple(addresses)
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        return _connect_pinned(self._addresses, self.port, timeout)
+
+
+class _PinnedIMAP4_SSL(imaplib.IMAP4_SSL):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        addresses: Sequence[IPAddress],
+        ssl_context: ssl.SSLContext,
+        timeout: float,
+    ) -> None:
+        self._addresses = tuple(addresses)
+        self._tls = ssl_context
+        super().__init__(host, port, ssl_context=ssl_context, timeout=timeout)
+
+    def _create_socket(self, timeout: float | None) -> socket.socket:
+        plain = _connect_pinned(self._addresses, self.port, timeout)
+        return self._tls.wrap_socket(plain, server_hostname=self.host)
+
+
+def _connect_pinned(
+    addresses: Sequence[IPAddress], port: int, timeout: float | None
+) -> socket.socket:
+    for address in addresses[:-1]:
+        try:
+            return socket.create_connection((str(address), port), timeout)
+        except OSError:
+            continue
+    return socket.create_connection((str(addresses[-1]), port), timeout)
+
+
+def _open(
+    config: IMAPAlertsConfig, password: str, writable: bool, addresses: Sequence[IPAddress]
+) -> MailboxSession:
+    imap = _connect(config, addresses)
     try:
         _login(imap, config.host, config.username, password)
         return _select(imap, config.host, config.folder, writable)
@@ -231,20 +314,19 @@ def _open(config: IMAPAlertsConfig, password: str, writable: bool) -> MailboxSes
         raise
 
 
-def _connect(config: IMAPAlertsConfig) -> imaplib.IMAP4:
+def _connect(config: IMAPAlertsConfig, addresses: Sequence[IPAddress]) -> imaplib.IMAP4:
     host, port = config.host, config.effective_port
-    if config.security == "none" and not is_loopback(host):
-        raise Permanent(
-            f"Refusing to send the password to {host} unencrypted; use tls or starttls",
-            integration=SPEC.slug,
-        )
     context = ssl.create_default_context()
     try:
         if config.security == "tls":
-            return imaplib.IMAP4_SSL(
-                host, port, ssl_context=context, timeout=config.timeout_seconds
+            return _PinnedIMAP4_SSL(
+                host,
+                port,
+                addresses=addresses,
+                ssl_context=context,
+                timeout=config.timeout_seconds,
             )
-        imap = imaplib.IMAP4(host, port, timeout=config.timeout_seconds)
+        imap = _PinnedIMAP4(host, port, addresses=addresses, timeout=config.timeout_seconds)
         if config.security == "starttls":
             _starttls(imap, host, context)
         return imap
@@ -253,14 +335,8 @@ def _connect(config: IMAPAlertsConfig) -> imaplib.IMAP4:
             f"The certificate of {host}:{port} is not trusted ({exc.verify_message})",
             integration=SPEC.slug,
         ) from None
-    except (OSError, imaplib.IMAP4.abort) as exc:
-        raise Transient(
-            f"Could not reach {host}:{port} ({type(exc).__name__})", integration=SPEC.slug
-        ) from None
-    except imaplib.IMAP4.error:
-        raise Permanent(
-            f"{host}:{port} did not greet as an IMAP server", integration=SPEC.slug
-        ) from None
+    except (OSError, imaplib.IMAP4.error):
+        raise Transient(_unreachable(host), integration=SPEC.slug) from None
 
 
 def _starttls(imap: imaplib.IMAP4, host: str, context: ssl.SSLContext) -> None:

@@ -1,9 +1,12 @@
 """Ollama as declared once: the local server's native HTTP API, with no credentials.
 
 Ollama listens on http://127.0.0.1:11434 unless `OLLAMA_HOST` says otherwise; a connection to
-another machine sets its base URL. The server has no rate limits of its own (it queues requests
-and answers 503 when its queue, `OLLAMA_MAX_QUEUE`, is full) and no authentication: whoever can
-reach the port can use it. Runs cost nothing but the machine's time.
+another machine sets its base URL. That default address is on the SSRF guard's default
+allow-list; an Ollama elsewhere on a private network (or on another local port) must be added
+to GIGFORGE_ALLOWED_PRIVATE_HOSTS by the admin, or the connection is refused (see `kit.ssrf`).
+The server has no rate limits of its own (it queues requests and answers 503 when its queue,
+`OLLAMA_MAX_QUEUE`, is full) and no authentication: whoever can reach the port can use it.
+Runs cost nothing but the machine's time.
 """
 
 from __future__ import annotations
