@@ -39,6 +39,8 @@ from gigforge.proposals.endpoints import router as proposals_router
 from gigforge.settings import Settings, load_settings
 from gigforge.web import STATIC_PATH, static_files
 from gigforge.web import router as web_router
+from gigforge.web.api_docs import docs_router
+from gigforge.web.errors import render_error_page
 
 API_PREFIX = "/api/v1"
 
@@ -88,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Operations hub for AI-assisted freelancing",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # Served by docs_router from the package's own copies, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -107,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         registry=app.state.registry,
     )
-    install_problem_handlers(app)
+    install_problem_handlers(app, html=render_error_page)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)
@@ -123,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     app.include_router(health_router)
     app.include_router(web_router)
+    app.include_router(docs_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     app.mount(STATIC_PATH, static_files(), name="static")
     app.state.sandboxes = mount_sandboxes(app, app.state.integrations) if settings.sandbox else {}
 
@@ -134,6 +140,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes, html=render_error_page
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

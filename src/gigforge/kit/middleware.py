@@ -13,12 +13,13 @@ import uuid
 
 import structlog
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gigforge.kit.logging import get_logger
 from gigforge.kit.metrics import UNMATCHED_ROUTE, HttpMetrics
-from gigforge.kit.problems import PROBLEM_CONTENT_TYPE, problem_body
+from gigforge.kit.problems import PROBLEM_CONTENT_TYPE, HtmlErrorPage, negotiate, problem_body
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # Anything else from a client is replaced: the id ends up in logs and response headers.
@@ -115,12 +116,14 @@ class BodySizeLimitMiddleware:
     """Refuses oversized bodies before the app buffers them into memory.
 
     A declared Content-Length is checked up front; a chunked body is counted as it streams and
-    cut off once it passes the limit.
+    cut off once it passes the limit. It answers before routing, so it negotiates the error
+    itself: `html` renders the page a browser gets (see `kit.problems.prefers_html`).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, html: HtmlErrorPage | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.html = html
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -196,8 +199,8 @@ class BodySizeLimitMiddleware:
             detail="The Content-Length header is not a valid byte count",
         )
 
-    @staticmethod
     async def _problem(
+        self,
         scope: Scope,
         receive: Receive,
         send: Send,
@@ -216,4 +219,4 @@ class BodySizeLimitMiddleware:
             request_id=_request_id(scope),
         )
         response = JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE)
-        await response(scope, receive, send)
+        await negotiate(Request(scope, receive), response, self.html)(scope, receive, send)

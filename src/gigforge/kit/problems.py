@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
 
 import structlog
 from fastapi import FastAPI, Request
@@ -11,12 +13,83 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.routing import Match, Mount
 
 from gigforge.kit.errors import PROBLEM_TYPE_PREFIX, GigforgeError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# Machine-facing paths answer problem+json even to a browser.
+_MACHINE_PREFIXES = ("/api/", "/sandbox/")
+_MACHINE_PATHS = frozenset({"/api", "/sandbox", "/openapi.json"})
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_JSON_TYPES = frozenset({"application/json", "application/problem+json"})
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 logger = structlog.get_logger("gigforge.errors")
+
+
+class HtmlErrorPage(Protocol):
+    """Renders a problem as a page for a person; supplied by the dashboard, so kit stays free
+    of templates. `problem` is the body the API would have sent."""
+
+    def __call__(
+        self, request: Request, problem: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> Response: ...
+
+
+def _accept_weights(accept: str) -> list[tuple[str, float]]:
+    weights = []
+    for item in accept.split(","):
+        media_type, *params = (part.strip() for part in item.split(";"))
+        weight = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights.append((media_type.lower(), weight))
+    return weights
+
+
+def accepts_html_first(accept: str | None) -> bool:
+    """Accept names HTML and ranks it above JSON, as a browser navigation does. `*/*` alone
+    (curl, httpx, fetch) is no preference for HTML."""
+    if not accept:
+        return False
+    weights = _accept_weights(accept)
+    html = max((weight for media, weight in weights if media in _HTML_TYPES), default=0.0)
+    json = max((weight for media, weight in weights if media in _JSON_TYPES), default=0.0)
+    return html > 0 and html > json
+
+
+def prefers_html(path: str, accept: str | None) -> bool:
+    """A browser navigation to a page: API paths always get problem+json, so only people in
+    a browser see error pages."""
+    if path in _MACHINE_PATHS or path.startswith(_MACHINE_PREFIXES):
+        return False
+    return accepts_html_first(accept)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts at this path. Starlette's own 405 names only the
+    methods of the first route whose path matched, though several may share it (GET and
+    POST /api/v1/connections). Each method is tried against the routing table; an empty list
+    means a mounted app answered, and its own Allow header stands."""
+    allowed = []
+    for method in _METHODS:
+        scope = {key: value for key, value in request.scope.items() if key != "fastapi"}
+        scope["method"] = method
+        for route in request.app.router.routes:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                if isinstance(route, Mount):
+                    return []
+                allowed.append(method)
+                break
+    return allowed
 
 
 class InvalidParam(BaseModel):
@@ -146,14 +219,21 @@ _HTTP_CODES = {
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, title = _HTTP_CODES.get(exc.status_code, ("http-error", "HTTP error"))
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    detail = (
+        exc.detail if isinstance(exc.detail, str) and exc.detail.lower() != title.lower() else None
+    )
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        methods = allowed_methods(request)
+        if methods:
+            headers["Allow"] = ", ".join(methods)
     return problem_response(
         request,
         status=exc.status_code,
         code=code,
         title=title,
         detail=detail,
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
 
 
@@ -207,12 +287,38 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(GigforgeError, _gigforge_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(IntegrityError, _integrity_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+_Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+_AnyHandler = Callable[[Request, Exception], Awaitable[Response]]
+_BODY_HEADERS = frozenset({"content-type", "content-length"})
+
+
+def negotiate(request: Request, response: JSONResponse, html: HtmlErrorPage | None) -> Response:
+    """The problem as it is, or as a page when a person's browser asked for one."""
+    if html is None or not prefers_html(request.url.path, request.headers.get("accept")):
+        return response
+    problem = json.loads(bytes(response.body))
+    headers = {name: value for name, value in response.headers.items() if name not in _BODY_HEADERS}
+    return html(request, problem, headers)
+
+
+def _negotiated(handler: _Handler, html: HtmlErrorPage | None) -> _AnyHandler:
+    if html is None:
+        return handler
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        return negotiate(request, await handler(request, exc), html)
+
+    return handle
+
+
+def install_problem_handlers(app: FastAPI, *, html: HtmlErrorPage | None = None) -> None:
+    """Every error answers problem+json; with `html`, browser navigations outside the API get
+    the same status as a page instead (see `prefers_html`)."""
+    app.add_exception_handler(GigforgeError, _negotiated(_gigforge_error, html))
+    app.add_exception_handler(RequestValidationError, _negotiated(_validation_error, html))
+    app.add_exception_handler(StarletteHTTPException, _negotiated(_http_error, html))
+    app.add_exception_handler(IntegrityError, _negotiated(_integrity_error, html))
+    app.add_exception_handler(Exception, _negotiated(_unexpected_error, html))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from gigforge.web.pages_account import router as _account_router
 from gigforge.web.pages_auth import router as _auth_router
@@ -21,6 +23,7 @@ from gigforge.web.pages_settings import router as _settings_router
 from gigforge.web.pages_settings_audit import router as _settings_audit_router
 from gigforge.web.pages_settings_keys import router as _settings_keys_router
 from gigforge.web.pages_usage import router as _usage_router
+from gigforge.web.rendering import CONTENT_SECURITY_POLICY
 
 STATIC_PATH = "/static"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -37,14 +40,27 @@ router.include_router(_settings_audit_router)
 router.include_router(_usage_router)
 
 
+def _harden_asset(response: Response) -> Response:
+    """An asset opened on its own (the SVG icon, say) is a document too: the same policy as
+    the pages, and no content sniffing."""
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+class HardenedStaticFiles(StaticFiles):
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        return _harden_asset(await super().get_response(path, scope))
+
+
 @router.get("/favicon.ico")
-def favicon() -> FileResponse:
+def favicon() -> Response:
     """Browsers ask for /favicon.ico on pages that name no icon, such as the API's JSON."""
-    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
+    return _harden_asset(FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml"))
 
 
 def static_files() -> StaticFiles:
-    return StaticFiles(directory=STATIC_DIR)
+    return HardenedStaticFiles(directory=STATIC_DIR)
 
 
 __all__ = ["STATIC_DIR", "STATIC_PATH", "router", "static_files"]
