@@ -45,9 +45,7 @@ def _directives(policy: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("path", ["/docs", "/redoc"])
-async def test_the_docs_pages_reference_no_other_host(
-    client: httpx.AsyncClient, path: str
-) -> None:
+async def test_the_docs_pages_reference_no_other_host(client: httpx.AsyncClient, path: str) -> None:
     page = await client.get(path)
     assert page.status_code == 200
     references = REFERENCES.findall(page.text)
