@@ -217,7 +217,7 @@ def test_sign_in_connect_upwork_scan_and_dismiss_in_chromium(
         assert "q=zzzz-nothing-matches" in page.url
 
         page.goto(f"{server.base}/connections")
-        sync_api.expect(page.get_by_role("cell", name="upwork")).to_be_visible()
+        sync_api.expect(page.locator(".connection-integration", has_text="Upwork")).to_be_visible()
         page.screenshot(path=str(shots / "connections.png"), full_page=False)
         _assert_accessible(page)
 
@@ -239,7 +239,7 @@ def test_open_an_opportunity_draft_edit_approve_and_see_it_submitted_in_chromium
         openai.get_by_text("Connect OpenAI").click()
         openai.get_by_label("API key").fill(SANDBOX_API_KEY)
         openai.get_by_role("button", name="Connect", exact=True).click()
-        sync_api.expect(page.get_by_role("cell", name="openai")).to_be_visible()
+        sync_api.expect(page.locator(".connection-integration", has_text="OpenAI")).to_be_visible()
         _connect_oauth(page, server, "Freelancer.com", "freelancer")
         _scan(server, "freelancer")
 
@@ -291,5 +291,82 @@ def test_open_an_opportunity_draft_edit_approve_and_see_it_submitted_in_chromium
         for path in ("/proposals", page.locator("td a").first.get_attribute("href")):
             page.goto(f"{server.base}{path}")
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+            _assert_accessible(page)
+    assert errors == []
+
+
+LONG_NAME = "Himalayas remote jobs for the autumn season, with a name far too long to fit in a row"
+
+
+def _fits_the_screen(page: Any) -> None:
+    """Nothing wider than the screen; the assertion names what sticks out."""
+    wider = page.evaluate(
+        """() => [...document.querySelectorAll("body *")]
+            .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+            .slice(0, 5)
+            .map((e) => `${e.tagName}.${e.className} ${e.getBoundingClientRect().right}`)"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), wider
+
+
+def test_connections_actions_scan_now_undo_and_usage_in_chromium(
+    server: Server, tmp_path: Path
+) -> None:
+    shots = _shots(tmp_path)
+    _register(server)
+    errors: list[str] = []
+    with _browser_page(errors) as page:
+        _sign_in(page, server)
+        page.goto(f"{server.base}/connections")
+        openai = page.locator("#integration-openai")
+        openai.get_by_text("Connect OpenAI").click()
+        openai.get_by_label("API key").fill(SANDBOX_API_KEY)
+        openai.get_by_role("button", name="Connect", exact=True).click()
+        himalayas = page.locator("#integration-himalayas")
+        himalayas.get_by_text("Connect Himalayas").click()
+        himalayas.get_by_label("Connection name").fill(LONG_NAME)
+        himalayas.get_by_role("button", name="Connect", exact=True).click()
+        sync_api.expect(
+            page.locator(".connection-integration", has_text="Himalayas")
+        ).to_be_visible()
+
+        page.get_by_role("button", name="Test OpenAI default").click()
+        sync_api.expect(page.get_by_text("OpenAI accepted the connection.")).to_be_visible()
+        sync_api.expect(page.locator(".connection-checked time").first).to_be_visible()
+        page.screenshot(path=str(shots / "connections.png"), full_page=False)
+        _assert_accessible(page)
+        page.set_viewport_size({"width": 390, "height": 844})
+        _fits_the_screen(page)
+        _assert_accessible(page)
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+        page.goto(f"{server.base}/opportunities")
+        page.get_by_role("button", name="Scan now").click()
+        sync_api.expect(page.get_by_text("Scan finished")).to_be_visible(timeout=30_000)
+        rows = page.locator("li.opportunity")
+        sync_api.expect(rows.first).to_be_visible()
+        count = page.locator("#opportunity-count")
+        before = int(count.inner_text().split()[0].replace(",", ""))
+        title = rows.first.locator("h2").inner_text()
+        rows.first.get_by_role("button", name="Dismiss").click()
+        sync_api.expect(count).to_contain_text(f"{before - 1:,} opportunit")
+        page.get_by_role("button", name=f"Undo dismissing {title}").click()
+        sync_api.expect(count).to_contain_text(f"{before:,} opportunit")
+        sync_api.expect(page.locator("li.opportunity h2", has_text=title)).to_be_visible()
+        page.screenshot(path=str(shots / "opportunities.png"), full_page=False)
+        _assert_accessible(page)
+
+        rows.first.locator("h2 a").click()
+        page.get_by_role("button", name="Draft a proposal").click()
+        sync_api.expect(page.get_by_text("Waiting for your approval").first).to_be_visible()
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Usage").click()
+        sync_api.expect(page.get_by_role("heading", name="Calls per connection")).to_be_visible()
+        sync_api.expect(page.locator(".usage-model").first).to_be_visible()
+        page.screenshot(path=str(shots / "usage.png"), full_page=True)
+        _assert_accessible(page)
+        page.set_viewport_size({"width": 390, "height": 844})
+        for path in ("/usage", "/connections"):
+            page.goto(f"{server.base}{path}")
+            _fits_the_screen(page)
             _assert_accessible(page)
     assert errors == []

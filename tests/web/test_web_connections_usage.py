@@ -267,7 +267,7 @@ async def test_usage_shows_routed_ai_spend_and_quota_calls_per_connection(
     )
     assert feed_calls > 0
     assert f"{int(feed_calls):,} of 300 calls this day (quota)" in page.text
-    assert '<span class="connection-title">Himalayas</span>' in page.text
+    assert '<span class="connection-integration">Himalayas</span>' in page.text
 
 
 async def _finished(web: httpx.AsyncClient) -> httpx.Response:
@@ -422,3 +422,13 @@ async def test_scan_now_skips_a_source_another_scan_holds_and_releases_its_own_l
     assert mine.next_run_at > now
     assert other is not None
     assert other.claimed_until is not None
+
+
+async def test_the_scan_status_opened_as_a_page_is_the_board(web: httpx.AsyncClient) -> None:
+    account = await register(web)
+    await sign_in(web, account)
+
+    opened = await web.get("/opportunities/scan/status")
+
+    assert opened.status_code == 303
+    assert opened.headers["location"] == "/opportunities"

@@ -273,7 +273,10 @@ async def scan_now(
 
 @router.get("/opportunities/scan/status")
 async def scan_status(request: Request, viewer: CurrentViewer) -> Response:
-    """The progress fragment; when it finds the run just ended it asks the board to reload."""
+    """The progress fragment; when it finds the run just ended it asks the board to reload.
+    Opened as a page (no htmx), it is the board, which shows the same progress."""
+    if not _is_htmx(request):
+        return redirect(request, "/opportunities")
     run = _scan_runs(request).current(viewer.principal)
     response = render(request, "_scan_status.html", {"viewer": viewer, "scan": run})
     if run is not None and not run.running and request.query_params.get("polling") == "1":
