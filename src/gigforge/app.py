@@ -33,6 +33,7 @@ from gigforge.kit.problems import install_problem_handlers
 from gigforge.opportunities.endpoints import profile_router
 from gigforge.opportunities.endpoints import router as opportunities_router
 from gigforge.opportunities.inbound import router as inbound_router
+from gigforge.opportunities.inbound_endpoints_api import router as inbound_endpoints_router
 from gigforge.opportunities.scan_now import ScanRuns
 from gigforge.opportunities.scheduler import work_forever
 from gigforge.proposals.endpoints import router as proposals_router
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(opportunities_router)
     api.include_router(profile_router)
     api.include_router(inbound_router)
+    api.include_router(inbound_endpoints_router)
     api.include_router(proposals_router)
     app.include_router(api)
     app.include_router(health_router)

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import re
-import secrets
 import time
 import uuid
 from collections.abc import Sequence
@@ -35,11 +34,12 @@ from gigforge.connections.endpoints import ContextDep
 from gigforge.connections.vault import vault
 from gigforge.integrations.framework import Budget, BudgetKind, JobPosting
 from gigforge.kit.clock import utcnow
-from gigforge.kit.deps import SessionDep, SettingsDep
+from gigforge.kit.deps import SessionDep
 from gigforge.kit.errors import BadRequest, NotFound, Unauthorized, ValidationFailed
 from gigforge.kit.money import major_to_minor
 from gigforge.kit.problems import problem_responses
 from gigforge.kit.schemas import InputSchema, OutputSchema
+from gigforge.opportunities.inbound_endpoints import SIGNATURE_HELP, inbound_endpoints
 from gigforge.opportunities.models import InboundEndpoint, Opportunity
 from gigforge.opportunities.repository import OpportunityRepository, ProfileRepository
 from gigforge.opportunities.scanning import Scanner, ScanReport
@@ -195,29 +195,25 @@ async def _store(
 async def create_inbound_endpoint(
     body: InboundEndpointCreate,
     session: SessionDep,
-    settings: SettingsDep,
     context: ContextDep,
     principal: Writer,
 ) -> InboundEndpointCreated:
     """A URL and secret for an automation service to post listings to."""
-    secret = "gfi_" + secrets.token_urlsafe(32)
-    secret_id = await vault.put(
-        session, context.keyring, user_id=principal.user_id, purpose="inbound", plaintext=secret
+    issued = await inbound_endpoints.create(
+        session,
+        principal,
+        keyring=context.keyring,
+        public_url=context.settings.public_url,
+        source=body.source,
     )
-    endpoint = InboundEndpoint(user_id=principal.user_id, source=body.source, secret_id=secret_id)
-    session.add(endpoint)
-    await session.flush()
     return InboundEndpointCreated(
-        id=endpoint.id,
-        source=endpoint.source,
-        created_at=endpoint.created_at,
+        id=issued.endpoint.id,
+        source=issued.endpoint.source,
+        created_at=issued.endpoint.created_at,
         last_used_at=None,
-        url=f"{settings.public_url}/api/v1/inbound/{endpoint.source}",
-        secret=secret,
-        signature=(
-            "Headers X-Gigforge-Key-Id: <id> and X-Gigforge-Signature: t=<unix seconds>,"
-            "v1=<hex HMAC-SHA256(secret, '<t>.' + raw body)>; 5 minutes tolerance"
-        ),
+        url=issued.url,
+        secret=issued.secret,
+        signature=SIGNATURE_HELP,
     )
 
 

@@ -18,10 +18,12 @@ from gigforge.ai.router import BudgetExceeded, NoModelAvailable
 from gigforge.connections.endpoints import ContextDep
 from gigforge.kit.deps import SessionDep, SettingsDep
 from gigforge.kit.errors import NotFound, Unauthorized, ValidationFailed
-from gigforge.kit.money import major_to_minor, minor_to_major
+from gigforge.kit.money import InvalidAmount, minor_to_major, parse_major_units
 from gigforge.kit.problems import problem_responses
 from gigforge.opportunities.models import Opportunity
-from gigforge.proposals.models import AutoApproveRule, Proposal, ProposalStatus
+from gigforge.proposals.auto_approve import CAP_CURRENCY, AutoApproveCaps
+from gigforge.proposals.auto_approve import auto_approve as auto_approve_service
+from gigforge.proposals.models import Proposal, ProposalStatus
 from gigforge.proposals.schemas import (
     AcceptJob,
     AutoApproveBody,
@@ -212,23 +214,49 @@ async def mark_sent(proposal_id: uuid.UUID, session: SessionDep, principal: Writ
     return await _read(session, proposal)
 
 
-@router.put(
+def _auto_approve_read(caps: AutoApproveCaps) -> AutoApproveBody:
+    return AutoApproveBody(
+        enabled=caps.enabled,
+        max_budget=float(minor_to_major(caps.max_budget_minor, caps.currency)),
+        min_score=caps.min_score,
+        max_per_day=caps.max_per_day,
+    )
+
+
+@router.get(
     "/proposals-auto-approve",
     response_model=AutoApproveBody,
     responses=problem_responses(*_AUTHENTICATED),
+)
+async def get_auto_approve(session: SessionDep, principal: Reader) -> AutoApproveBody:
+    """The auto-approve rule and its caps; off (`enabled: false`) until you set one."""
+    return _auto_approve_read(await auto_approve_service.get(session, principal))
+
+
+@router.put(
+    "/proposals-auto-approve",
+    response_model=AutoApproveBody,
+    responses=problem_responses(*_AUTHENTICATED, ValidationFailed),
 )
 async def put_auto_approve(
     body: AutoApproveBody, session: SessionDep, principal: Writer
 ) -> AutoApproveBody:
     """Approve drafts without asking, only within these caps (budget in USD minor units of
-    the listing's own currency, score, count per day). Off unless you turn it on."""
-    rule = await session.get(AutoApproveRule, principal.user_id)
-    if rule is None:
-        rule = AutoApproveRule(user_id=principal.user_id)
-        session.add(rule)
-    rule.enabled = body.enabled
-    rule.max_budget_minor = major_to_minor(Decimal(str(body.max_budget)), "USD")
-    rule.min_score = body.min_score
-    rule.max_per_day = body.max_per_day
-    await session.flush()
-    return body
+    the listing's own currency, score, count per day). Off unless you turn it on. Changes
+    are audited."""
+    try:
+        max_budget_minor = parse_major_units(Decimal(str(body.max_budget)), CAP_CURRENCY)
+    except InvalidAmount as exc:
+        raise ValidationFailed(
+            str(exc),
+            errors=[{"loc": ["body", "max_budget"], "msg": str(exc), "type": "value_error"}],
+        ) from None
+    caps = await auto_approve_service.put(
+        session,
+        principal,
+        enabled=body.enabled,
+        max_budget_minor=max_budget_minor,
+        min_score=body.min_score,
+        max_per_day=body.max_per_day,
+    )
+    return _auto_approve_read(caps)
