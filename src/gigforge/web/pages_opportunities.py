@@ -259,9 +259,7 @@ async def restore(
 
 
 @router.post("/opportunities/scan")
-async def scan_now(
-    request: Request, context: ContextDep, viewer: PostingViewer
-) -> Response:
+async def scan_now(request: Request, context: ContextDep, viewer: PostingViewer) -> Response:
     """Start scanning the user's sources in the background; the status fragment polls."""
     if Scope.jobs_write not in viewer.principal.scopes:
         return _forbidden(request)
