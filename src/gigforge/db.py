@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
+import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 import orjson
 from sqlalchemy import MetaData, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -68,17 +72,41 @@ def json_dumps(value: Any) -> str:
         return json.dumps(value)
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+SQLITE_FILE_MODE = 0o600
+# SQLite gives its journal, WAL and shared-memory files the mode of the database file; files
+# left from before (or copied in) are tightened too.
+_SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _private_sqlite_file(database: str) -> None:
+    """Create the database file readable by its owner only before SQLite writes anything to
+    it: it holds password hashes, tokens' hashes and encrypted secrets."""
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE))
+    for suffix in _SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        try:
+            if companion.stat().st_mode & 0o777 != SQLITE_FILE_MODE:
+                companion.chmod(SQLITE_FILE_MODE)
+        except (FileNotFoundError, PermissionError):
+            continue
+
+
+def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None) -> AsyncEngine:
+    """The process's engine for `url`; `pool_size` caps its connections at that number."""
     parsed = make_url(url)
     options: dict[str, Any] = {
         "echo": echo,
         "json_serializer": json_dumps,
     }
+    if pool_size is not None:
+        options.update(pool_size=pool_size, max_overflow=0)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            from pathlib import Path
-
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _private_sqlite_file(database)
         engine = create_async_engine(url, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # Many rows go in as multi-row INSERT statements rather than one execution per row.
@@ -94,7 +122,32 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # every row with every value: batches slowed from 0.25 s to 3 s over 60,000 rows.
         # Custom plans see the values and the table as it is, for a little planning time.
         options["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
-    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **options)
+    options.setdefault("pool_size", 10)
+    options.setdefault("max_overflow", 20)
+    return create_async_engine(url, pool_pre_ping=True, **options)
+
+
+# A short transaction that must commit apart from the request's (a throttle counting an
+# attempt) takes its connection from a small pool of its own. Taken from the request's pool,
+# a burst of requests could hold every connection while each waits for its second one.
+SIDE_POOL_SIZE = 4
+_side_engines: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+def side_session(session: AsyncSession) -> AsyncSession:
+    """A new session on the side pool of `session`'s database, for a transaction of its own."""
+    bind = session.bind
+    side = _side_engines.get(bind) if isinstance(bind, AsyncEngine) else None
+    return AsyncSession(bind=side or bind, expire_on_commit=False)
+
+
+def dialect_insert(session: AsyncSession, table: type[Base]) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT with `on_conflict_do_update`/`do_nothing` for the session's database: both
+    SQLite and PostgreSQL do `INSERT ... ON CONFLICT` atomically, which a SELECT followed by an
+    INSERT or UPDATE is not."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 @dataclass
@@ -110,6 +163,10 @@ class Database:
     @classmethod
     def from_url(cls, url: str) -> Database:
         engine = create_engine(url)
+        database = make_url(url).database or ""
+        if engine.dialect.name != "sqlite" or (database and database != ":memory:"):
+            # An in-memory SQLite database exists only on its own connection.
+            _side_engines[engine] = create_engine(url, pool_size=SIDE_POOL_SIZE)
         return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
 
     async def ping(self) -> None:
@@ -117,6 +174,9 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        side = _side_engines.pop(self.engine, None)
+        if side is not None:
+            await side.dispose()
         await self.engine.dispose()
 
 

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     login_failure_window: timedelta = timedelta(minutes=15)
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=20, ge=1)
+    registrations_per_ip: int = Field(
+        default=5, ge=1, description="Sign-ups one client address may make per window"
+    )
+    registration_window: timedelta = Field(
+        default=timedelta(hours=1), description="The window of registrations_per_ip"
+    )
 
     # Argon2id cost (RFC 9106 second recommended option is 64 MiB, t=3, p=4).
     password_hash_time_cost: int = Field(default=3, ge=1)

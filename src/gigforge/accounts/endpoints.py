@@ -20,6 +20,7 @@ from gigforge.accounts.errors import (
     LoginThrottled,
     RefreshTokenReused,
     RegistrationClosed,
+    RegistrationThrottled,
     WeakPassword,
 )
 from gigforge.accounts.principal import Principal
@@ -63,7 +64,9 @@ api_keys_router = APIRouter(prefix="/api-keys", tags=["api_keys"])
     "/register",
     response_model=TokenPair,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(EmailTaken, WeakPassword, RegistrationClosed),
+    responses=problem_responses(
+        EmailTaken, WeakPassword, RegistrationClosed, RegistrationThrottled
+    ),
 )
 async def register(
     body: RegisterRequest,
@@ -72,7 +75,8 @@ async def register(
     client: ClientDep,
     user_agent: UserAgent = None,
 ) -> TokenPair:
-    """Create an account and sign in. The first account on a server becomes its admin."""
+    """Create an account and sign in. The first account on a server becomes its admin.
+    Sign-ups per client address are limited (429, Retry-After)."""
     return await auth_service.register(
         session,
         client,

@@ -54,6 +54,11 @@ class LoginThrottled(TooManyRequests):
     title = "Too many failed sign-ins; try again later"
 
 
+class RegistrationThrottled(TooManyRequests):
+    code = "registration-throttled"
+    title = "Too many sign-ups from this address; try again later"
+
+
 class CurrentPasswordIncorrect(Forbidden):
     code = "current-password-incorrect"
     title = "The current password is incorrect"

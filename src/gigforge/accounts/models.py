@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String
+from sqlalchemy import JSON, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gigforge.accounts.scopes import Role
@@ -86,11 +86,16 @@ class PasswordReset(IdMixin, Base):
     used_at: Mapped[datetime | None]
 
 
-class LoginFailure(IdMixin, Base):
-    """A failed sign-in, counted per account and per client address to throttle guessing."""
+class ThrottleCounter(Base):
+    """Attempts of one key (an account, a client address) in its current window.
 
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_key_created_at", "key", "created_at"),)
+    An attempt is counted before the work it guards (a password check, an Argon2id hash), in
+    one atomic statement, so requests racing each other, in one process or many, cannot all
+    pass a limit that only failures recorded afterwards would have enforced.
+    """
 
-    key: Mapped[str] = mapped_column(String(96))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __tablename__ = "throttle_counters"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    attempts: Mapped[int]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import weakref
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from gigforge.accounts.errors import WeakPassword
 from gigforge.settings import Settings
+
+T = TypeVar("T")
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -64,14 +70,41 @@ def hasher_for(settings: Settings) -> PasswordHasher:
     )
 
 
+# Each Argon2id run holds its whole memory cost (64 MiB by default) while it works, and more
+# runs than cores only queue for the CPU. A burst of sign-ups or sign-ins waits for a slot
+# instead of allocating memory for every request at once.
+MAX_HASHES_IN_FLIGHT = max(2, os.cpu_count() or 1)
+
+_slots_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _slots() -> asyncio.Semaphore:
+    """The process's hashing slots; one semaphore per event loop, as asyncio requires."""
+    loop = asyncio.get_running_loop()
+    slots = _slots_by_loop.get(loop)
+    if slots is None:
+        slots = _slots_by_loop[loop] = asyncio.Semaphore(MAX_HASHES_IN_FLIGHT)
+    return slots
+
+
+async def _in_a_slot(work: Callable[[], T]) -> T:
+    """Run CPU- and memory-heavy Argon2id work off the event loop, at most
+    MAX_HASHES_IN_FLIGHT at a time."""
+    async with _slots():
+        return await asyncio.to_thread(work)
+
+
 async def hash_password(settings: Settings, password: str) -> str:
-    """Argon2id costs tens of milliseconds of CPU; run it off the event loop."""
-    return await asyncio.to_thread(hasher_for(settings).hash, password)
+    hasher = hasher_for(settings)
+    return await _in_a_slot(lambda: hasher.hash(password))
 
 
 async def verify_password(settings: Settings, password_hash: str, password: str) -> bool:
+    hasher = hasher_for(settings)
     try:
-        return await asyncio.to_thread(hasher_for(settings).verify, password_hash, password)
+        return await _in_a_slot(lambda: hasher.verify(password_hash, password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

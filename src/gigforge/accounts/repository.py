@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, case, delete, func, select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.models import (
     APIKey,
     AuthSession,
-    LoginFailure,
     PasswordReset,
     RefreshToken,
+    ThrottleCounter,
     User,
 )
 from gigforge.accounts.scopes import Role
+from gigforge.db import dialect_insert
 from gigforge.kit.repository import Repository
 
 
@@ -177,27 +179,51 @@ class PasswordResetRepository(Repository[PasswordReset]):
         return result.rowcount == 1
 
 
-class LoginFailureRepository(Repository[LoginFailure]):
-    model = LoginFailure
-    owner_column = None
+class ThrottleRepository:
+    """Counters of attempts per key, each in a fixed window that starts at its first attempt."""
 
-    async def failures_since(self, key: str, since: datetime) -> tuple[int, datetime | None]:
-        """How many failures a key has since `since`, and when the earliest of them was."""
-        statement = select(func.count(), func.min(LoginFailure.created_at)).where(
-            LoginFailure.key == key, LoginFailure.created_at >= since
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def count_attempt(
+        self, key: str, *, now: datetime, window: timedelta
+    ) -> tuple[int, datetime]:
+        """Count one attempt of `key` in a single atomic statement; returns the attempts in
+        the current window (this one included) and when that window ends."""
+        insert = dialect_insert(self.session, ThrottleCounter).values(
+            key=key, attempts=1, expires_at=now + window
         )
-        count, oldest = (await self.session.execute(statement)).one()
-        return int(count), oldest
+        window_over = ThrottleCounter.expires_at <= now
+        statement = insert.on_conflict_do_update(
+            index_elements=[ThrottleCounter.key],
+            set_={
+                "attempts": case((window_over, 1), else_=ThrottleCounter.attempts + 1),
+                "expires_at": case(
+                    (window_over, insert.excluded.expires_at), else_=ThrottleCounter.expires_at
+                ),
+            },
+        ).returning(ThrottleCounter.attempts, ThrottleCounter.expires_at)
+        attempts, expires_at = (await self.session.execute(statement)).one()
+        return int(attempts), expires_at
 
-    async def record(self, key: str, *, now: datetime, expired_before: datetime) -> None:
-        """Add a failure and drop this key's failures that fell out of the window."""
+    async def give_back(self, key: str) -> None:
+        """Uncount one attempt of the current window (one that turned out to be legitimate)."""
         await self.session.execute(
-            delete(LoginFailure).where(
-                LoginFailure.key == key, LoginFailure.created_at < expired_before
-            )
+            update(ThrottleCounter)
+            .where(ThrottleCounter.key == key, ThrottleCounter.attempts > 0)
+            .values(attempts=ThrottleCounter.attempts - 1)
         )
-        self.session.add(LoginFailure(key=key, created_at=now))
-        await self.session.flush()
 
     async def clear(self, key: str) -> None:
-        await self.session.execute(delete(LoginFailure).where(LoginFailure.key == key))
+        await self.session.execute(delete(ThrottleCounter).where(ThrottleCounter.key == key))
+
+    async def sweep(self, *, now: datetime, batch: int = 100) -> None:
+        """Drop up to `batch` counters whose window is over; rows another transaction holds
+        are left for a later sweep rather than waited for (no lock waits, so no deadlocks)."""
+        over = (
+            select(ThrottleCounter.key)
+            .where(ThrottleCounter.expires_at <= now)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        await self.session.execute(delete(ThrottleCounter).where(ThrottleCounter.key.in_(over)))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import timedelta
 from urllib.parse import urlencode
 
 import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gigforge.accounts import passwords
+from gigforge.accounts import passwords, throttle
 from gigforge.accounts.errors import (
     EmailTaken,
     InvalidCredentials,
@@ -19,18 +18,19 @@ from gigforge.accounts.errors import (
     LoginThrottled,
     RefreshTokenReused,
     RegistrationClosed,
+    RegistrationThrottled,
 )
 from gigforge.accounts.models import AuthSession, PasswordReset, RefreshToken, User
 from gigforge.accounts.principal import Principal
 from gigforge.accounts.repository import (
     AuthSessionRepository,
-    LoginFailureRepository,
     PasswordResetRepository,
     RefreshTokenRepository,
     UserRepository,
 )
 from gigforge.accounts.schemas import TokenPair
 from gigforge.accounts.scopes import Role, scopes_for
+from gigforge.accounts.throttle import Limit
 from gigforge.accounts.tokens import (
     REFRESH_TOKEN_PREFIX,
     RESET_TOKEN_PREFIX,
@@ -59,6 +59,10 @@ def _ip_key(ip: str | None) -> str | None:
     return f"ip:{ip}" if ip else None
 
 
+def _signup_key(ip: str) -> str:
+    return f"signup:ip:{ip}"
+
+
 class AuthService:
     async def register(
         self,
@@ -73,6 +77,22 @@ class AuthService:
     ) -> TokenPair:
         if not settings.allow_registration:
             raise RegistrationClosed()
+        await self._check_new_account(
+            UserRepository(session), email=email, password=password, full_name=full_name
+        )
+        if client.ip:
+            # Counted before the Argon2id hash: a burst of sign-ups is refused, not computed.
+            await throttle.reserve(
+                session,
+                [
+                    Limit(
+                        _signup_key(client.ip),
+                        settings.registrations_per_ip,
+                        settings.registration_window,
+                    )
+                ],
+                refusal=lambda seconds: RegistrationThrottled(retry_after=seconds),
+            )
         user = await self.create_user(
             session,
             client,
@@ -97,9 +117,7 @@ class AuthService:
         """Create an account; the first account on a server is its admin."""
         users = UserRepository(session)
         email = email.lower()
-        passwords.check_policy(password, email=email, full_name=full_name)
-        if await users.get_by_email(email) is not None:
-            raise EmailTaken()
+        await self._check_new_account(users, email=email, password=password, full_name=full_name)
         if role is None:
             role = Role.admin if await users.count() == 0 else Role.member
         try:
@@ -124,6 +142,13 @@ class AuthService:
         )
         return user
 
+    async def _check_new_account(
+        self, users: UserRepository, *, email: str, password: str, full_name: str
+    ) -> None:
+        passwords.check_policy(password, email=email.lower(), full_name=full_name)
+        if await users.get_by_email(email) is not None:
+            raise EmailTaken()
+
     async def login(
         self,
         session: AsyncSession,
@@ -135,8 +160,21 @@ class AuthService:
         user_agent: str | None = None,
     ) -> TokenPair:
         email = email.lower()
-        keys = [key for key in (_account_key(email), _ip_key(client.ip)) if key]
-        await self._check_throttle(session, settings, keys)
+        account_key, ip_key = _account_key(email), _ip_key(client.ip)
+        limits = [
+            Limit(
+                account_key, settings.login_max_failures_per_account, settings.login_failure_window
+            )
+        ]
+        if ip_key is not None:
+            limits.append(
+                Limit(ip_key, settings.login_max_failures_per_ip, settings.login_failure_window)
+            )
+        # The attempt is counted before the password is checked, so concurrent guesses cannot
+        # all be checked; a success gives it back below.
+        await throttle.reserve(
+            session, limits, refusal=lambda seconds: LoginThrottled(retry_after=seconds)
+        )
 
         user = await UserRepository(session).get_by_email(email)
         if user is None:
@@ -146,7 +184,6 @@ class AuthService:
         else:
             valid = await passwords.verify_password(settings, user.password_hash, password)
         if user is None or not valid or not user.is_active:
-            await self._record_failure(session, settings, keys)
             reason = (
                 "unknown_account" if user is None else ("inactive" if valid else "wrong_password")
             )
@@ -159,7 +196,9 @@ class AuthService:
             )
             raise InvalidCredentials()
 
-        await LoginFailureRepository(session).clear(_account_key(email))
+        await throttle.clear(session, account_key)
+        if ip_key is not None:
+            await throttle.give_back(session, ip_key)
         if passwords.needs_rehash(settings, user.password_hash):
             user.password_hash = await passwords.hash_password(settings, password)
         await audit_service.record(
@@ -332,31 +371,6 @@ class AuthService:
             keep=keep_session,
         )
 
-    async def _check_throttle(
-        self, session: AsyncSession, settings: Settings, keys: list[str]
-    ) -> None:
-        failures = LoginFailureRepository(session)
-        now = utcnow()
-        since = now - settings.login_failure_window
-        for key in keys:
-            limit = (
-                settings.login_max_failures_per_account
-                if key.startswith("account:")
-                else settings.login_max_failures_per_ip
-            )
-            count, oldest = await failures.failures_since(key, since)
-            if count >= limit and oldest is not None:
-                retry_after = oldest + settings.login_failure_window - now
-                raise LoginThrottled(retry_after=_ceil_seconds(retry_after))
-
-    async def _record_failure(
-        self, session: AsyncSession, settings: Settings, keys: list[str]
-    ) -> None:
-        failures = LoginFailureRepository(session)
-        now = utcnow()
-        for key in keys:
-            await failures.record(key, now=now, expired_before=now - settings.login_failure_window)
-
     async def _start_session(
         self,
         session: AsyncSession,
@@ -407,10 +421,6 @@ class AuthService:
             target_id=family.id,
             data={"reason": reason},
         )
-
-
-def _ceil_seconds(delta: timedelta) -> int:
-    return max(1, int(-(-delta.total_seconds() // 1)))
 
 
 class _DummyHash:

@@ -131,3 +131,17 @@ class InboundEndpoint(IdMixin, Base):
     secret_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vault_secrets.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
+
+
+class InboundSeenSignature(IdMixin, Base):
+    """A signed inbound request already taken, kept while its signature could still verify:
+    the same request sent again inside that window is a replay and is refused."""
+
+    __tablename__ = "inbound_seen_signatures"
+    __table_args__ = (UniqueConstraint("endpoint_id", "signature"),)
+
+    endpoint_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("inbound_endpoints.id", ondelete="CASCADE")
+    )
+    signature: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(index=True)

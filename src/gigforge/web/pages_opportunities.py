@@ -17,7 +17,7 @@ from gigforge.connections.endpoints import ContextDep
 from gigforge.kit.deps import SessionDep, SettingsDep
 from gigforge.kit.errors import NotFound
 from gigforge.kit.money import major_to_minor
-from gigforge.kit.pagination import PageParams
+from gigforge.kit.pagination import PageParams, clamp_offset
 from gigforge.opportunities.repository import OpportunityFilter
 from gigforge.opportunities.scan_now import ScanRuns
 from gigforge.opportunities.schemas import Sort
@@ -109,7 +109,7 @@ async def board(
         q=q[:200],
         min_score=min_score[:10],
         sort=sort,
-        offset=max(offset, 0),
+        offset=clamp_offset(offset),
     )
     criteria, chosen_sort = query.criteria()
     rows, total = await opportunity_service.list(
@@ -162,7 +162,7 @@ def _query_of(return_to: str) -> BoardQuery:
         q=first("q", 200),
         min_score=first("min_score", 10),
         sort=first("sort", 20) or Sort.best.value,
-        offset=int(offset) if offset.isdecimal() else 0,
+        offset=clamp_offset(int(offset)) if offset.isdecimal() else 0,
     )
 
 
