@@ -126,7 +126,7 @@ async def test_a_task_whose_message_was_lost_is_sent_again_by_the_sweeper(
 ) -> None:
     async with unit_of_work(database) as session:  # no engine running: the message is lost
         await enqueue(session, "tests.record", label="lost")
-    engine = TaskEngine(database, registry)
+    engine = TaskEngine(database, registry, redispatch_after=timedelta(0))
     await engine.start(consume=True)
     try:
         await engine.drain()

@@ -42,6 +42,8 @@ RUN_TASK = "gigforge.run_task"
 QUEUE = "gigforge.tasks"
 #: A due row that was sent this long ago and is still pending is sent again.
 REDISPATCH_AFTER = timedelta(seconds=30)
+#: The lease a claim starts with; the heartbeat extends it to the task's own lease.
+CLAIM_LEASE = timedelta(minutes=2)
 MAX_ERROR_CHARS = 2_000
 
 
@@ -84,12 +86,14 @@ class TaskEngine:
         queue: str = QUEUE,
         resources: dict[type[Any], Any] | None = None,
         sweep_interval: float = 1.0,
+        redispatch_after: timedelta = REDISPATCH_AFTER,
         concurrency: int = 16,
     ) -> None:
         self.database = database
         self.registry = registry
         self.resources = resources if resources is not None else {}
         self.sweep_interval = sweep_interval
+        self.redispatch_after = redispatch_after
         self.concurrency = concurrency
         self.worker_id = _worker_id()
         self.broker = broker_from_url(broker_url, queue=queue, prefetch=concurrency)
@@ -151,40 +155,38 @@ class TaskEngine:
         return await self._record(claimed, TaskState.done, error=None)
 
     async def _claim(self, task_id: uuid.UUID) -> TaskRow | None:
+        """One UPDATE ... RETURNING: a short write, and no read that a writer could outdate."""
         now = utcnow()
         async with unit_of_work(self.database) as session:
-            row = await session.get(TaskRow, task_id)
-            if row is None:
-                return None
-            definition = self.registry.definitions.get(row.name)
-            lease = definition.lease if definition else timedelta(minutes=5)
-            claimed = await session.execute(
-                update(TaskRow)
-                .where(
-                    TaskRow.id == task_id,
-                    or_(
-                        (TaskRow.state == TaskState.pending) & (TaskRow.due_at <= now),
-                        (TaskRow.state == TaskState.running) & (TaskRow.claimed_until < now),
-                    ),
+            claimed = (
+                await session.execute(
+                    update(TaskRow)
+                    .where(
+                        TaskRow.id == task_id,
+                        or_(
+                            (TaskRow.state == TaskState.pending) & (TaskRow.due_at <= now),
+                            (TaskRow.state == TaskState.running) & (TaskRow.claimed_until < now),
+                        ),
+                    )
+                    .values(
+                        state=TaskState.running,
+                        attempts=TaskRow.attempts + 1,
+                        claimed_until=now + CLAIM_LEASE,
+                        claimed_by=self.worker_id,
+                    )
+                    .returning(TaskRow)
+                    .execution_options(synchronize_session=False)
                 )
-                .values(
-                    state=TaskState.running,
-                    attempts=TaskRow.attempts + 1,
-                    claimed_until=now + lease,
-                    claimed_by=self.worker_id,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if getattr(claimed, "rowcount", 0) != 1:
-                return None
-            await session.refresh(row)
-            session.expunge(row)
-            return row
+            ).scalar_one_or_none()
+            if claimed is not None:
+                session.expunge(claimed)
+            return claimed
 
     async def _heartbeat(self, task_id: uuid.UUID, lease: timedelta) -> None:
-        """Long work keeps its claim: the lease is renewed at a third of its length."""
+        """Long work keeps its claim: the lease is renewed at a third of its length (or of the
+        claim's, if shorter), so a live worker never loses it and a dead one's runs out."""
         while True:
-            await asyncio.sleep(lease.total_seconds() / 3)
+            await asyncio.sleep(min(lease, CLAIM_LEASE).total_seconds() / 3)
             async with unit_of_work(self.database) as session:
                 await session.execute(
                     update(TaskRow)
@@ -250,7 +252,7 @@ class TaskEngine:
                                 & (TaskRow.due_at <= now)
                                 & (
                                     TaskRow.dispatched_at.is_(None)
-                                    | (TaskRow.dispatched_at < now - REDISPATCH_AFTER)
+                                    | (TaskRow.dispatched_at < now - self.redispatch_after)
                                 ),
                                 (TaskRow.state == TaskState.running)
                                 & (TaskRow.claimed_until < now),

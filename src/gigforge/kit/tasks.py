@@ -189,6 +189,8 @@ async def enqueue(
         "attempts": 0,
         "max_attempts": definition.max_attempts,
         "due_at": due,
+        # Due now: sent right after the commit, so the sweeper leaves it alone for a while.
+        "dispatched_at": now if due <= now else None,
         "dedupe_key": dedupe_key,
         "user_id": user_id,
         "created_at": now,
