@@ -443,3 +443,14 @@ async def test_members_see_their_own_records_and_admins_see_everyones(
     everyone = await web.get("/settings/audit")
     assert "you see every account" in everyone.text
     assert member.email in everyone.text
+
+
+async def test_more_than_a_hundred_skills_is_refused_beside_the_field(
+    web: httpx.AsyncClient,
+) -> None:
+    account, csrf = await _signed_in(web)
+    many = ", ".join(f"skill{number}" for number in range(101))
+    refused = await web.post("/settings/profile", data={"csrf_token": csrf, "skills": many})
+    assert refused.status_code == 422
+    assert 'id="p-skills-error">List should have at most 100 items' in refused.text
+    assert (await web.get(PROFILE, headers=account.headers)).json()["skills"] == []

@@ -47,7 +47,8 @@ SECTIONS = (
     ("/settings/inbound", "Inbound webhooks"),
     ("/settings/audit", "Audit log"),
 )
-MAX_FIELD = 2_000
+# Lists are checked item by item by the schema; this only bounds what is read.
+MAX_FIELD = 20_000
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 _PROFILE_FIELDS = {
     "skills",

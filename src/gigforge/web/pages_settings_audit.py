@@ -69,6 +69,11 @@ REASONS = {
     "role_changed": "the role changed",
     "deactivated": "the account was deactivated",
     "signed_out_by_user": "signed out from the account page",
+    "signed_out_elsewhere": "signed out everywhere else",
+    "unknown_account": "no account has that email",
+    "inactive": "the account is deactivated",
+    "wrong_password": "wrong password",
+    "hand_off": "sent by hand",
 }
 # Data already worded by the action or the target, or meaningless to a person.
 _UNSHOWN = {"opportunity", "name", "integration", "source", "scopes", "was_enabled"}
