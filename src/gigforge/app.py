@@ -30,6 +30,7 @@ from gigforge.kit.logging import configure_logging
 from gigforge.kit.metrics import HttpMetrics
 from gigforge.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from gigforge.kit.problems import install_problem_handlers
+from gigforge.kit.ssrf import AddressGuard
 from gigforge.opportunities.endpoints import profile_router
 from gigforge.opportunities.endpoints import router as opportunities_router
 from gigforge.opportunities.inbound import router as inbound_router
@@ -109,7 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database=database,
         keyring=keyring_from_settings(settings),
         runtime=IntegrationRuntime(
-            rate_limit_storage_url=settings.redis_url, events=app.state.events
+            rate_limit_storage_url=settings.redis_url,
+            events=app.state.events,
+            guard=AddressGuard(allowed=settings.allowed_private_hosts),
         ),
         registry=app.state.registry,
     )

@@ -10,13 +10,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from gigforge.kit.ssrf import DEFAULT_ALLOWED_PRIVATE_HOSTS, AllowList
 
 # Values that ship in docs and examples; never acceptable outside development.
 KNOWN_DEFAULT_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev", "development"})
@@ -100,6 +102,14 @@ class Settings(BaseSettings):
         default=False,
         description="Mount every integration's sandbox under /sandbox/<slug> and connect to it",
     )
+    allowed_private_hosts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_PRIVATE_HOSTS),
+        description=(
+            "Private or local destinations connections may reach anyway, as a JSON list of "
+            '"host:port" or CIDR entries; everything else on loopback, private, link-local '
+            "or metadata addresses is refused"
+        ),
+    )
     allow_registration: bool = Field(
         default=True, description="Let anyone sign up; the first account becomes the admin"
     )
@@ -154,6 +164,12 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
         return (init_settings, env_settings, toml, file_secret_settings)
+
+    @field_validator("allowed_private_hosts")
+    @classmethod
+    def _allow_list_parses(cls, value: list[str]) -> list[str]:
+        AllowList.parse(value)
+        return value
 
     @model_validator(mode="after")
     def _argon2_memory_fits_lanes(self) -> Settings:

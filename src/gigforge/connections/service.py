@@ -44,6 +44,7 @@ from gigforge.integrations.framework import (
     QueryCredentials,
     SecretSource,
 )
+from gigforge.integrations.framework.transport import DestinationNotAllowed
 from gigforge.kit.clock import utcnow
 from gigforge.kit.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from gigforge.kit.pagination import PageParams
@@ -107,6 +108,19 @@ def split_config(
     return public, secret
 
 
+async def check_destinations(
+    context: IntegrationContext, *, base_url: str | None, config: dict[str, Any]
+) -> None:
+    """Where a user points a connection (its base URL, a `base_url` in its config) passes the
+    SSRF guard before anything is saved or called: http(s) only, no private or local address
+    unless the admin allow-listed it. A 422 otherwise."""
+    if base_url is not None:
+        await context.runtime.check_destination(base_url)
+    configured = config.get("base_url")
+    if isinstance(configured, str) and configured:
+        await context.runtime.check_destination(configured)
+
+
 def _pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
@@ -137,6 +151,7 @@ class ConnectionService:
         base_url = data.base_url or context.default_base_url(spec.slug)
         raw = confine_local_paths(spec.config_model, data.config, context.settings.local_files_root)
         public, secret = split_config(spec, raw)
+        await check_destinations(context, base_url=data.base_url, config=public)
         await self._ensure_free(session, principal.user_id, spec.slug, data.name)
         connection = Connection(
             id=uuid.uuid4(),
@@ -188,6 +203,7 @@ class ConnectionService:
         """Record a state and PKCE verifier, and return the provider's authorization URL."""
         base_url = base_url or context.default_base_url(slug)
         spec = context.spec_for(slug, base_url)
+        await check_destinations(context, base_url=base_url, config={})
         if spec.oauth is None or not OAUTH_MODES & set(spec.auth_modes):
             raise BadRequest(f"{spec.title} does not connect through OAuth")
         client_app = context.oauth_client(slug)
@@ -340,6 +356,7 @@ class ConnectionService:
                 context.settings.local_files_root,
             )
             public, secret = split_config(spec, raw)
+            await check_destinations(context, base_url=None, config=public)
             connection.config = public
             if secret and connection.secret_id is not None:
                 stored = await vault.get(
@@ -487,6 +504,11 @@ class ConnectionService:
         try:
             async with connector.client:
                 return await connector.test()
+        except DestinationNotAllowed as exc:
+            connection.last_error = exc.detail[:500]
+            raise ConnectionTestFailed(
+                exc.detail, integration=connector.spec.slug, cause=exc.code
+            ) from None
         except IntegrationError as exc:
             connection.last_error = exc.detail[:500]
             raise ConnectionTestFailed(

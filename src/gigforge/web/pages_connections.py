@@ -77,6 +77,10 @@ _TEST_FAILURES = {
         "Calls to {title} are paused after repeated failures. Try again in a few minutes."
     ),
     "integration-not-supported": "{title} offers no check for connections.",
+    "integration-destination-not-allowed": (
+        "{title} points at a private or local address, which is not allowed; an admin can "
+        "allow it with GIGFORGE_ALLOWED_PRIVATE_HOSTS."
+    ),
 }
 
 
