@@ -17,6 +17,7 @@ from starlette.types import Scope
 from gigforge.web.pages_account import router as _account_router
 from gigforge.web.pages_auth import router as _auth_router
 from gigforge.web.pages_connections import router as _connections_router
+from gigforge.web.pages_import import router as _import_router
 from gigforge.web.pages_opportunities import router as _opportunities_router
 from gigforge.web.pages_proposals import router as _proposals_router
 from gigforge.web.pages_settings import router as _settings_router
@@ -31,6 +32,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 router = APIRouter(include_in_schema=False)
 router.include_router(_auth_router)
 router.include_router(_account_router)
+router.include_router(_import_router)  # before /opportunities/{id}
 router.include_router(_opportunities_router)
 router.include_router(_proposals_router)
 router.include_router(_connections_router)

@@ -87,7 +87,9 @@ class EditForm:
         if not self.text.strip():
             self.errors["text"] = "The proposal needs some text."
         elif len(self.text) > MAX_TEXT:
-            self.errors["text"] = f"Keep it under {MAX_TEXT:,} characters."
+            self.errors["text"] = (
+                f"The text is {len(self.text):,} characters; keep it to {MAX_TEXT:,} or fewer."
+            )
         amount = None
         if self.amount.strip() and currency is not None:
             amount = self.amount.strip()
@@ -319,6 +321,7 @@ async def _editor(
         "withdrawable": proposal.status in WITHDRAWABLE,
         "in_flight": proposal.status in IN_FLIGHT,
         "poll_seconds": POLL_SECONDS,
+        "text_limit": MAX_TEXT,
         "can_write": page.can_write,
         "problem": problem,
     }
