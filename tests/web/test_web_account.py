@@ -177,6 +177,24 @@ async def test_closed_registration_shows_a_closed_page_and_no_sign_up_link(
         assert not posted.cookies.get("gigforge_session")
 
 
+async def test_a_burst_of_sign_ups_from_one_address_is_refused_with_a_wait(
+    app_factory: AppFactory,
+) -> None:
+    app = await app_factory(registrations_per_ip=1)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        assert (await _sign_up(client)).status_code == 303
+        client.cookies.clear()
+        refused = await _sign_up(client, email="alan@example.com", full_name="Alan Turing")
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) > 0
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "Too many sign-ups from this address" in refused.text
+    assert 'value="alan@example.com"' in refused.text
+    assert 'value="Alan Turing"' in refused.text
+    assert "gigforge_session" not in (refused.headers.get("set-cookie") or "")
+
+
 async def test_login_links_to_sign_up_and_to_the_forgotten_password_page(
     browser: httpx.AsyncClient,
 ) -> None:
