@@ -22,6 +22,7 @@ from gigforge.web.pages_opportunities import router as _opportunities_router
 from gigforge.web.pages_proposals import router as _proposals_router
 from gigforge.web.pages_settings import router as _settings_router
 from gigforge.web.pages_settings_audit import router as _settings_audit_router
+from gigforge.web.pages_settings_auto_approve import router as _settings_auto_approve_router
 from gigforge.web.pages_settings_keys import router as _settings_keys_router
 from gigforge.web.pages_usage import router as _usage_router
 from gigforge.web.rendering import CONTENT_SECURITY_POLICY
@@ -37,6 +38,7 @@ router.include_router(_opportunities_router)
 router.include_router(_proposals_router)
 router.include_router(_connections_router)
 router.include_router(_settings_router)
+router.include_router(_settings_auto_approve_router)
 router.include_router(_settings_keys_router)
 router.include_router(_settings_audit_router)
 router.include_router(_usage_router)

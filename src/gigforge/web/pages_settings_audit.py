@@ -22,7 +22,7 @@ from gigforge.audit.models import AuditRecord
 from gigforge.audit.service import audit as audit_service
 from gigforge.kit.money import minor_to_major
 from gigforge.kit.pagination import PageParams
-from gigforge.web.pages_settings import ReadingPage
+from gigforge.web.pages_settings_base import ReadingPage
 from gigforge.web.rendering import DashboardRoute
 
 router = APIRouter(route_class=DashboardRoute, include_in_schema=False)

@@ -28,7 +28,7 @@ from gigforge.opportunities.inbound_endpoints import (
     inbound_url,
 )
 from gigforge.opportunities.inbound_endpoints import inbound_endpoints as inbound_service
-from gigforge.web.pages_settings import (
+from gigforge.web.pages_settings_base import (
     PostingPage,
     ReadingPage,
     SettingsPage,
