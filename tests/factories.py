@@ -83,6 +83,7 @@ async def connect_oauth(client: httpx.AsyncClient, account: Account, integration
     done = await client.get(
         f"/api/v1/connections/{integration}/callback",
         params={"code": back["code"][0], "state": back["state"][0]},
+        headers=account.headers,
     )
     assert done.status_code == 200, done.text
     return str(done.json()["id"])

@@ -152,29 +152,30 @@ async def _connect_freelancer(
         # A sandbox lives as long as its process: tokens from an earlier run mean nothing now.
         async with unit_of_work(context.database) as session:
             await connection_service.delete(session, principal, connection_id=existing)
-    redirect_uri = f"{context.settings.public_url}/api/v1/connections/freelancer/callback"
     async with unit_of_work(context.database) as session:
-        url = await connection_service.start_oauth(
+        start = await connection_service.start_oauth(
+            session, principal, context=context, slug="freelancer", name="default"
+        )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://demo") as browser:
+        parts = urlsplit(start.authorize_url)
+        consent = await browser.get(f"{parts.path}?{parts.query}")
+    if "location" not in consent.headers:
+        raise GigforgeError(f"the sandbox OAuth consent failed: {consent.text[:200]}")
+    back = parse_qs(urlsplit(consent.headers["location"]).query)
+    # The demo is the browser that started the flow: it finishes it with the nonce it kept.
+    async with unit_of_work(context.database) as session:
+        connection = await connection_service.complete_oauth(
             session,
             principal,
             context=context,
             slug="freelancer",
-            name="default",
-            redirect_uri=redirect_uri,
+            code=back["code"][0],
+            state=back["state"][0],
+            nonce=start.nonce,
         )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://demo") as browser:
-        parts = urlsplit(url)
-        consent = await browser.get(f"{parts.path}?{parts.query}")
-        back = parse_qs(urlsplit(consent.headers["location"]).query)
-        done = await browser.get(
-            "/api/v1/connections/freelancer/callback",
-            params={"code": back["code"][0], "state": back["state"][0]},
-        )
-    if done.status_code != 200:
-        raise GigforgeError(f"the sandbox OAuth flow failed: {done.text[:200]}")
     say("2. Connected Freelancer.com through its (sandbox) OAuth consent, PKCE and all")
-    return uuid.UUID(done.json()["id"])
+    return connection.id
 
 
 async def _connect_openai(

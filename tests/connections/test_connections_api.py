@@ -52,7 +52,9 @@ async def _oauth_connect(client: httpx.AsyncClient, account: Account, sandbox: A
     assert consent.status_code == 302
     back = parse_qs(urlsplit(consent.headers["location"]).query)
     callback = await client.get(
-        f"{CONNECTIONS}/acme/callback", params={"code": back["code"][0], "state": back["state"][0]}
+        f"{CONNECTIONS}/acme/callback",
+        params={"code": back["code"][0], "state": back["state"][0]},
+        headers=account.headers,
     )
     assert callback.status_code == 200, callback.text
     return dict(callback.json())
@@ -135,11 +137,15 @@ async def test_state_mismatch_and_reuse_are_rejected(
     assert forged.status_code == 400
     assert forged.json()["type"].endswith("invalid-oauth-state")
     ok = await client.post(
-        f"{CONNECTIONS}/acme/callback", json={"code": back["code"][0], "state": back["state"][0]}
+        f"{CONNECTIONS}/acme/callback",
+        json={"code": back["code"][0], "state": back["state"][0]},
+        headers=account.headers,
     )
     assert ok.status_code == 201
     replay = await client.post(
-        f"{CONNECTIONS}/acme/callback", json={"code": back["code"][0], "state": back["state"][0]}
+        f"{CONNECTIONS}/acme/callback",
+        json={"code": back["code"][0], "state": back["state"][0]},
+        headers=account.headers,
     )
     assert replay.status_code == 400
 

@@ -59,6 +59,7 @@ async def test_planted_credentials_never_leave_the_vault(
         callback = await client.get(
             "/api/v1/connections/upwork/callback",
             params={"code": back["code"][0], "state": back["state"][0]},
+            headers=headers,
         )
         bodies.append(callback.text)
         bodies.append((await client.get("/api/v1/connections", headers=headers)).text)

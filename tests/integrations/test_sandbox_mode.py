@@ -52,6 +52,7 @@ async def test_sandbox_mode_connects_by_key_and_by_oauth(app_factory: AppFactory
         callback = await client.get(
             f"{CONNECTIONS}/upwork/callback",
             params={"code": back["code"][0], "state": back["state"][0]},
+            headers=account.headers,
         )
         assert callback.status_code == 200, callback.text
         tested = await client.post(

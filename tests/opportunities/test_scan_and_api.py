@@ -50,6 +50,7 @@ async def _connect_upwork(client: httpx.AsyncClient, account: Account) -> str:
     done = await client.get(
         "/api/v1/connections/upwork/callback",
         params={"code": back["code"][0], "state": back["state"][0]},
+        headers=account.headers,
     )
     assert done.status_code == 200, done.text
     return str(done.json()["id"])

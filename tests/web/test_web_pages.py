@@ -244,9 +244,12 @@ async def test_connect_button_starts_oauth_as_the_cookie_user(
     assert query["redirect_uri"] == ["http://127.0.0.1:8000/api/v1/connections/upwork/callback"]
     consent = await web.get(f"{provider.path}?{provider.query}")
     back = urlsplit(consent.headers["location"])
-    done = await web.get(f"{back.path}?{back.query}")
+    done = await web.get(
+        f"{back.path}?{back.query}", headers={"Accept": "text/html"}, follow_redirects=True
+    )
     assert done.status_code == 200, done.text
-    assert done.json()["integration"] == "upwork"
+    assert done.url.path == "/connections"
+    assert "Connected Upwork (default)." in done.text
 
 
 async def test_an_expired_access_token_is_refreshed_from_the_refresh_cookie(

@@ -11,6 +11,7 @@ import asyncio
 import json
 import webbrowser
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,7 +24,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gigforge.accounts.models import User
 from gigforge.accounts.principal import Principal
 from gigforge.accounts.scopes import scopes_for
-from gigforge.audit.service import Actor
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.repository import ConnectionRepository
 from gigforge.connections.schemas import ConnectionCreate
@@ -242,32 +242,34 @@ def _connect_oauth(
         loop = asyncio.get_running_loop()
         port: asyncio.Future[int] = loop.create_future()
         waiting = asyncio.create_task(wait_for_callback(port.set_result))
-        redirect_uri = f"http://127.0.0.1:{await port}/callback"
+        local_port = await port
         async with unit_of_work(context.database) as session:
             principal = await _principal(session, user)
-            url = await connection_service.start_oauth(
+            start = await connection_service.start_oauth(
                 session,
                 principal,
                 context=context,
                 slug=slug,
                 name=name,
-                redirect_uri=redirect_uri,
+                local_callback_port=local_port,
                 base_url=base_url,
             )
-        console.print(f"Authorize Gigforge at {slug}:\n{url}")
+        console.print(f"Authorize Gigforge at {slug}:\n{start.authorize_url}")
         if browser:
-            webbrowser.open(url)
+            webbrowser.open(start.authorize_url)
         query = await waiting
         if "error" in query:
             raise GigforgeError(f"{slug} did not authorize: {query['error']}")
+        # Bound like a browser flow: this process kept the nonce, and acts as the same user.
         async with unit_of_work(context.database) as session:
             connection = await connection_service.complete_oauth(
                 session,
-                Actor(ip="127.0.0.1"),
+                replace(principal, ip="127.0.0.1"),
                 context=context,
                 slug=slug,
                 code=query["code"],
                 state=query.get("state", ""),
+                nonce=start.nonce,
             )
         await context.database.dispose()
         return f"connected {slug} as {connection.name!r} ({connection.id})"

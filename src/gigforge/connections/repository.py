@@ -98,11 +98,13 @@ class ConnectionRepository(Repository[Connection]):
 class OAuthStateRepository(Repository[OAuthState]):
     model = OAuthState
 
-    async def take(self, state_hash: str) -> OAuthState | None:
-        """Fetch and delete in one go: a state works once, even under concurrent callbacks."""
-        found = await self.get_one(self.statement().where(OAuthState.state_hash == state_hash))
-        if found is None:
-            return None
-        result = await self.session.execute(delete(OAuthState).where(OAuthState.id == found.id))
+    async def pending(self, state_hash: str) -> OAuthState | None:
+        """The flow a callback names, left in place until its caller is known to own it."""
+        return await self.get_one(self.statement().where(OAuthState.state_hash == state_hash))
+
+    async def consume(self, state: OAuthState) -> bool:
+        """Delete the flow; False when a concurrent callback already did, so a state works
+        once."""
+        result = await self.session.execute(delete(OAuthState).where(OAuthState.id == state.id))
         assert isinstance(result, CursorResult)
-        return found if result.rowcount == 1 else None
+        return result.rowcount == 1

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +18,6 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.principal import Principal
-from gigforge.audit.service import Actor
 from gigforge.audit.service import audit as audit_service
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.local_files import confine_local_paths
@@ -46,7 +47,14 @@ from gigforge.integrations.framework import (
 )
 from gigforge.integrations.framework.transport import DestinationNotAllowed
 from gigforge.kit.clock import utcnow
-from gigforge.kit.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from gigforge.kit.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from gigforge.kit.pagination import PageParams
 
 OAUTH_STATE_TTL = timedelta(minutes=10)
@@ -65,6 +73,28 @@ class ConnectionTestFailed(BadRequest):
 class InvalidOAuthState(BadRequest):
     code = "invalid-oauth-state"
     title = "The authorization is unknown, used or expired; start again"
+
+
+class OAuthFlowRefused(Forbidden):
+    """The callback came from someone other than whoever started the flow; nothing is used up,
+    so the real user can still finish it."""
+
+    code = "oauth-flow-refused"
+    title = "This authorization belongs to another account or browser"
+
+
+class RedirectUriRefused(BadRequest):
+    code = "redirect-uri-refused"
+    title = "Only this server's own callback URL is accepted as redirect_uri"
+
+
+@dataclass(frozen=True)
+class OAuthStart:
+    """Where to send the user, and the secret the starting browser (or process) keeps: it is
+    sent back at the callback and must match the flow's stored hash."""
+
+    authorize_url: str
+    nonce: str
 
 
 class ConnectionExists(Conflict):
@@ -129,6 +159,20 @@ def _pkce_pair() -> tuple[str, str]:
 
 def _hash_state(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
+
+
+def _hash_nonce(nonce: str) -> str:
+    return hashlib.sha256(f"oauth-nonce:{nonce}".encode()).hexdigest()
+
+
+def oauth_callback_url(public_url: str, slug: str) -> str:
+    """The one redirect URI the server hands to providers for browser flows."""
+    return f"{public_url.rstrip('/')}/api/v1/connections/{slug}/callback"
+
+
+def local_callback_url(port: int) -> str:
+    """The loopback listener of `gigforge connect`, reached only by a process on this host."""
+    return f"http://127.0.0.1:{port}/callback"
 
 
 class ConnectionService:
@@ -197,10 +241,24 @@ class ConnectionService:
         context: IntegrationContext,
         slug: str,
         name: str,
-        redirect_uri: str,
+        redirect_uri: str | None = None,
+        local_callback_port: int | None = None,
         base_url: str | None = None,
-    ) -> str:
-        """Record a state and PKCE verifier, and return the provider's authorization URL."""
+    ) -> OAuthStart:
+        """Record a state, PKCE verifier and the hash of a fresh nonce, and return the
+        provider's authorization URL with the nonce for the caller to keep.
+
+        The provider sends the browser back to this server's own callback; `redirect_uri`
+        may only repeat that URL. `local_callback_port` is for the CLI's loopback listener,
+        which no API caller can ask for.
+        """
+        own_callback = oauth_callback_url(context.settings.public_url, slug)
+        if local_callback_port is not None:
+            redirect_uri = local_callback_url(local_callback_port)
+        elif redirect_uri is None or redirect_uri == own_callback:
+            redirect_uri = own_callback
+        else:
+            raise RedirectUriRefused(f"Leave redirect_uri out, or send {own_callback}")
         base_url = base_url or context.default_base_url(slug)
         spec = context.spec_for(slug, base_url)
         await check_destinations(context, base_url=base_url, config={})
@@ -209,6 +267,7 @@ class ConnectionService:
         client_app = context.oauth_client(slug)
         await self._ensure_free(session, principal.user_id, slug, name)
         state = secrets.token_urlsafe(32)
+        nonce = secrets.token_urlsafe(32)
         verifier, challenge = _pkce_pair()
         verifier_id = await vault.put(
             session,
@@ -226,6 +285,7 @@ class ConnectionService:
                 redirect_uri=redirect_uri,
                 connection_name=name,
                 base_url=base_url,
+                nonce_hash=_hash_nonce(nonce),
                 expires_at=utcnow() + OAUTH_STATE_TTL,
             )
         )
@@ -241,25 +301,49 @@ class ConnectionService:
         if spec.oauth.scopes:
             query["scope"] = " ".join(spec.oauth.scopes)
         query.update(spec.oauth.authorize_params)
-        return f"{spec.oauth.authorize_url}?{urlencode(query)}"
+        return OAuthStart(f"{spec.oauth.authorize_url}?{urlencode(query)}", nonce)
 
     async def complete_oauth(
         self,
         session: AsyncSession,
-        client: Actor,
+        principal: Principal | None,
         *,
         context: IntegrationContext,
         slug: str,
         code: str,
         state: str,
+        nonce: str | None,
     ) -> Connection:
         """Exchange the code (with the PKCE verifier) and store the tokens as a connection.
 
-        The state is the only thing tying this request to a user; it is single use.
+        The state alone would let a victim who opens an attacker's authorization URL link
+        their marketplace account to the attacker's Gigforge account. So the flow must also
+        come back with the nonce its starter kept and be finished by the user who started it;
+        until all three hold, nothing is used up. The state is single use.
         """
         states = OAuthStateRepository(session)
-        pending = await states.take(_hash_state(state))
+        pending = await states.pending(_hash_state(state))
         if pending is None or pending.integration != slug or pending.expires_at <= utcnow():
+            raise InvalidOAuthState()
+        if principal is None:
+            raise Unauthorized(
+                "Sign in as the account that started this connection, then open the link again"
+            )
+        if principal.user_id != pending.user_id:
+            raise OAuthFlowRefused(
+                "This authorization was started from another Gigforge account, so nothing was "
+                "connected. Start the connection again from your own Connections page."
+            )
+        if (
+            nonce is None
+            or pending.nonce_hash is None
+            or not hmac.compare_digest(_hash_nonce(nonce), pending.nonce_hash)
+        ):
+            raise OAuthFlowRefused(
+                "This authorization was not started in this browser, so nothing was "
+                "connected. Start the connection again from the Connections page."
+            )
+        if not await states.consume(pending):
             raise InvalidOAuthState()
         verifier = await vault.get(
             session, context.keyring, pending.verifier_secret_id, user_id=pending.user_id
@@ -305,7 +389,7 @@ class ConnectionService:
         await ConnectionRepository(session).create(connection)
         await audit_service.record(
             session,
-            Actor(user_id=pending.user_id, ip=client.ip),
+            principal.actor,
             action="connection.created",
             target_type="connection",
             target_id=connection.id,

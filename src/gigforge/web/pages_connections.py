@@ -1,9 +1,9 @@
 """Connections: what the user has connected (test, rename, enable, remove, fallback order),
 and the catalog to connect more, including integrations this server ships but has not enabled.
 
-OAuth integrations start here and finish at the API's callback, which answers with the new
-connection as JSON. Sending the browser back to the dashboard afterwards needs the OAuth
-state to carry a return address; that belongs to the connections domain and comes later.
+OAuth integrations start here: the provider returns the browser to the API's callback, which
+sends it on to this page's callback; that finishes the flow as the signed-in viewer (with the
+nonce cookie set when it started) and lands on the Connections page with the outcome.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from starlette.responses import Response
 
 from gigforge.accounts.scopes import Scope
 from gigforge.connections.context import IntegrationContext
-from gigforge.connections.endpoints import ContextDep
+from gigforge.connections.endpoints import (
+    OAUTH_NONCE_COOKIE,
+    AuthorizationDenied,
+    ContextDep,
+    clear_oauth_nonce,
+    dashboard_callback_path,
+    set_oauth_nonce,
+)
 from gigforge.connections.models import Connection
 from gigforge.connections.ordering import Direction
 from gigforge.connections.ordering import fallback_order as fallback_order_service
@@ -105,6 +112,7 @@ async def _page(
     *,
     problem: GigforgeError | None = None,
     problem_slug: str | None = None,
+    connected: str | None = None,
     problem_connection: uuid.UUID | None = None,
     outcome: TestOutcome | None = None,
     status_code: int = status.HTTP_200_OK,
@@ -139,6 +147,7 @@ async def _page(
             ],
             "problem": problem,
             "problem_slug": problem_slug,
+            "connected": connected,
             "problem_connection": problem_connection,
             "outcome": outcome,
             "outcome_connection": problem_connection,
@@ -152,9 +161,21 @@ async def _page(
 
 @router.get("/connections")
 async def connections_page(
-    request: Request, session: SessionDep, context: ContextDep, viewer: CurrentViewer
+    request: Request,
+    session: SessionDep,
+    context: ContextDep,
+    viewer: CurrentViewer,
+    connected: uuid.UUID | None = None,
 ) -> Response:
-    return await _page(request, session, viewer, context)
+    """`connected` names a connection an OAuth flow just made, to say so at the top."""
+    message = None
+    if connected is not None:
+        try:
+            row = await connection_service.get(session, viewer.principal, connection_id=connected)
+            message = f"Connected {context.spec_for(row.integration).title} ({row.name})."
+        except GigforgeError:
+            message = None
+    return await _page(request, session, viewer, context, connected=message)
 
 
 def _forbidden(request: Request) -> Response:
@@ -176,17 +197,13 @@ async def authorize(
     viewer: PostingViewer,
     name: Annotated[str, Form(max_length=NAME_MAX)] = "default",
 ) -> Response:
-    """Start OAuth as the cookie's user; the provider returns to the API's callback."""
+    """Start OAuth as the cookie's user. The provider returns to the API's callback, which
+    sends the browser on to `oauth_callback` below; the nonce cookie waits for it there."""
     if Scope.connections_write not in viewer.principal.scopes:
         return _forbidden(request)
     try:
-        url = await connection_service.start_oauth(
-            session,
-            viewer.principal,
-            context=context,
-            slug=slug,
-            name=name.strip() or "default",
-            redirect_uri=f"{settings.public_url}/api/v1/connections/{slug}/callback",
+        start = await connection_service.start_oauth(
+            session, viewer.principal, context=context, slug=slug, name=name.strip() or "default"
         )
     except GigforgeError as exc:
         return await _page(
@@ -198,7 +215,55 @@ async def authorize(
             problem_slug=slug,
             status_code=exc.status_code,
         )
-    return redirect(request, url)
+    response = redirect(request, start.authorize_url)
+    set_oauth_nonce(response, settings, path=dashboard_callback_path(slug), nonce=start.nonce)
+    return response
+
+
+@router.get("/connections/{slug}/callback")
+async def oauth_callback(
+    request: Request,
+    slug: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    context: ContextDep,
+    viewer: CurrentViewer,
+    state: str = "",
+    code: str | None = None,
+    error: str | None = None,
+) -> Response:
+    """Finish OAuth as the signed-in viewer, with the nonce cookie `authorize` set in this
+    browser. Success lands on the Connections page; a refusal is shown there in words."""
+    try:
+        if error is not None or not code:
+            raise AuthorizationDenied(
+                "The provider did not give access"
+                + (f" ({error[:100]})." if error else ".")
+                + " Nothing was connected; you can try again."
+            )
+        connection = await connection_service.complete_oauth(
+            session,
+            viewer.principal,
+            context=context,
+            slug=slug,
+            code=code[:2048],
+            state=state[:512],
+            nonce=request.cookies.get(OAUTH_NONCE_COOKIE),
+        )
+    except GigforgeError as exc:
+        # Refusals come before anything is used up, so the flow's owner can still finish it.
+        return await _page(
+            request,
+            session,
+            viewer,
+            context,
+            problem=exc,
+            problem_slug=slug,
+            status_code=exc.status_code,
+        )
+    response = redirect(request, f"/connections?connected={connection.id}")
+    clear_oauth_nonce(response, settings, path=dashboard_callback_path(slug))
+    return response
 
 
 @router.post("/connections/{slug}")
