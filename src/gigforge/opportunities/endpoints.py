@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -20,6 +19,7 @@ from gigforge.kit.pagination import PageParamsDep
 from gigforge.kit.problems import problem_responses
 from gigforge.opportunities.repository import OpportunityFilter
 from gigforge.opportunities.schemas import (
+    FilterAmount,
     OpportunityList,
     OpportunityRead,
     OutcomeBody,
@@ -36,7 +36,7 @@ profile_router = APIRouter(prefix="/users/me/profile", tags=["opportunities"])
 _AUTHENTICATED = (Unauthorized, InvalidToken, InsufficientScope)
 Reader = Annotated[Principal, RequireScope(Scope.jobs_read)]
 Writer = Annotated[Principal, RequireScope(Scope.jobs_write)]
-Amount = Annotated[Decimal | None, Query(ge=0, le=1_000_000_000)]
+Amount = Annotated[FilterAmount | None, Query(ge=0, le=1_000_000_000)]
 
 
 @router.get("", response_model=OpportunityList, responses=problem_responses(*_AUTHENTICATED))

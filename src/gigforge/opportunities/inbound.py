@@ -15,7 +15,7 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -35,13 +35,17 @@ from gigforge.connections.vault import vault
 from gigforge.integrations.framework import Budget, BudgetKind, JobPosting
 from gigforge.kit.clock import utcnow
 from gigforge.kit.deps import SessionDep
-from gigforge.kit.errors import BadRequest, NotFound, Unauthorized, ValidationFailed
+from gigforge.kit.errors import BadRequest, Conflict, NotFound, Unauthorized, ValidationFailed
 from gigforge.kit.money import major_to_minor
 from gigforge.kit.problems import problem_responses
 from gigforge.kit.schemas import InputSchema, OutputSchema
 from gigforge.opportunities.inbound_endpoints import SIGNATURE_HELP, inbound_endpoints
 from gigforge.opportunities.models import InboundEndpoint, Opportunity
-from gigforge.opportunities.repository import OpportunityRepository, ProfileRepository
+from gigforge.opportunities.repository import (
+    OpportunityRepository,
+    ProfileRepository,
+    SeenSignatureRepository,
+)
 from gigforge.opportunities.scanning import Scanner, ScanReport
 from gigforge.opportunities.schemas import ImportBody, OpportunityRead
 from gigforge.opportunities.service import matching_profile, to_read, weights_of
@@ -118,19 +122,45 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 
-def verify(secret: str, header: str | None, body: bytes, *, now: float | None = None) -> None:
+def verify(secret: str, header: str | None, body: bytes, *, now: float | None = None) -> int:
+    """Check the signature header against the raw body; returns the signed timestamp.
+    Whatever the header holds (any characters, any length) is a 401, never an error."""
     if not header:
         raise BadSignature("Send X-Gigforge-Signature: t=<unix>,v1=<hmac>")
-    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-    try:
-        timestamp = int(parts.get("t", ""))
-    except ValueError:
-        raise BadSignature("The signature has no valid timestamp") from None
+    parts = dict(part.strip().split("=", 1) for part in header.split(",") if "=" in part)
+    raw_timestamp = parts.get("t", "")
+    # Unix seconds in ASCII digits; more digits than any time near now would never verify.
+    if not (raw_timestamp.isascii() and raw_timestamp.isdigit() and len(raw_timestamp) <= 12):
+        raise BadSignature("The signature has no valid timestamp")
+    timestamp = int(raw_timestamp)
     if abs((now if now is not None else time.time()) - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
         raise BadSignature("The signature's timestamp is more than 5 minutes away")
     expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, parts.get("v1", "")):
+    # Bytes, not str: compare_digest refuses a str with non-ASCII characters.
+    if not hmac.compare_digest(expected.encode(), parts.get("v1", "").encode("utf-8", "replace")):
         raise BadSignature()
+    return timestamp
+
+
+class InboundReplayed(Conflict):
+    code = "inbound-replay"
+    title = "This signed request was already received"
+
+
+async def _refuse_replay(
+    session: AsyncSession, endpoint: InboundEndpoint, signature: str, timestamp: int
+) -> None:
+    """The same signed request again, while its signature still verifies, is a replay: a
+    sender sends new content (or the same content at a new time) with a new signature."""
+    usable_until = datetime.fromtimestamp(timestamp + SIGNATURE_TOLERANCE_SECONDS, UTC)
+    digest = signature.split("v1=", 1)[1]
+    if not await SeenSignatureRepository(session).first_use(
+        endpoint.id, digest, expires_at=usable_until, now=utcnow()
+    ):
+        raise InboundReplayed(
+            "A request with this exact signature was already received; sign each delivery "
+            "with its own timestamp"
+        )
 
 
 def _posting(source: str, item: InboundItem) -> JobPosting:
@@ -221,7 +251,9 @@ async def create_inbound_endpoint(
     "/inbound/{source}",
     response_model=InboundResult,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=problem_responses(BadSignature, NotFound, ValidationFailed),
+    responses=problem_responses(
+        BadSignature, InboundReplayed, BadRequest, NotFound, ValidationFailed
+    ),
 )
 async def receive_inbound(
     source: str,
@@ -244,7 +276,8 @@ async def receive_inbound(
         raise BadSignature("Unknown key id for this source")
     body = await request.body()
     secret = await vault.get(session, context.keyring, endpoint.secret_id, user_id=endpoint.user_id)
-    verify(secret.reveal_text(), signature, body)
+    timestamp = verify(secret.reveal_text(), signature, body)
+    await _refuse_replay(session, endpoint, sign(secret.reveal_text(), timestamp, body), timestamp)
     items = _parse_items(body)
     endpoint.last_used_at = utcnow()
     report = await _store(
@@ -263,6 +296,8 @@ def _parse_items(body: bytes) -> list[InboundItem]:
         payload = json.loads(body)
     except ValueError:
         raise BadRequest("The body is not valid JSON") from None
+    except RecursionError:
+        raise BadRequest("The body is nested too deeply to be a listing") from None
     raw_items = (
         payload.get("items") if isinstance(payload, dict) and "items" in payload else [payload]
     )

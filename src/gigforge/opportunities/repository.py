@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, union, update
+from sqlalchemy import Select, delete, func, or_, select, union, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from gigforge.db import dialect_insert
 from gigforge.kit.repository import Repository
 from gigforge.opportunities.models import (
     InboundEndpoint,
+    InboundSeenSignature,
     Opportunity,
     OpportunityProfile,
     SourceSchedule,
@@ -244,3 +247,43 @@ class InboundEndpointRepository(Repository[InboundEndpoint]):
     async def delete(self, endpoint: InboundEndpoint) -> None:
         await self.session.delete(endpoint)
         await self.session.flush()
+
+
+class SeenSignatureRepository:
+    """Signatures of inbound requests already taken, while they could still verify."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def first_use(
+        self, endpoint_id: uuid.UUID, signature: str, *, expires_at: datetime, now: datetime
+    ) -> bool:
+        """Record a signature; False when it was recorded before (the request is a replay).
+        One INSERT ... ON CONFLICT DO NOTHING, so two copies racing each other cannot both
+        be first, in one process or many."""
+        await self._sweep(now)
+        statement = (
+            dialect_insert(self.session, InboundSeenSignature)
+            .values(
+                id=uuid.uuid4(),
+                endpoint_id=endpoint_id,
+                signature=signature,
+                expires_at=expires_at,
+            )
+            .on_conflict_do_nothing(index_elements=["endpoint_id", "signature"])
+            .returning(InboundSeenSignature.id)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
+    async def _sweep(self, now: datetime, batch: int = 100) -> None:
+        """Drop up to `batch` signatures too old to verify again; rows another transaction
+        holds are skipped rather than waited for."""
+        expired = (
+            select(InboundSeenSignature.id)
+            .where(InboundSeenSignature.expires_at <= now)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        await self.session.execute(
+            delete(InboundSeenSignature).where(InboundSeenSignature.id.in_(expired))
+        )

@@ -9,14 +9,24 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from gigforge.kit.money import MajorAmount
+from gigforge.kit.money import MajorAmount, parse_major_units
 from gigforge.kit.schemas import InputSchema, OutputSchema
 
 Skill = Annotated[str, StringConstraints(min_length=1, max_length=60, to_lower=True)]
 Keyword = Annotated[str, StringConstraints(min_length=1, max_length=60, to_lower=True)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)]
+
+
+def _usd_amount(amount: Decimal) -> Decimal:
+    parse_major_units(amount, FILTER_CURRENCY)  # InvalidAmount says what is wrong
+    return amount
+
+
+# Budget filters compare minor units of every listing's own currency, read as USD's two decimals.
+FILTER_CURRENCY = "USD"
+FilterAmount = Annotated[Decimal, AfterValidator(_usd_amount)]
 
 
 class Sort(StrEnum):
@@ -42,6 +52,18 @@ class ProfileBody(InputSchema):
     excluded_countries: list[Annotated[str, StringConstraints(max_length=60)]] = Field(
         default_factory=list, max_length=100
     )
+
+    @model_validator(mode="after")
+    def _amounts_fit_the_currency(self) -> ProfileBody:
+        """12.345 USD or 12.5 JPY cannot be stored exactly: a 422 that says why."""
+        for name in ("hourly_rate", "min_budget"):
+            amount = getattr(self, name)
+            if amount is not None:
+                try:
+                    parse_major_units(amount, self.currency)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+        return self
 
 
 class ProfileRead(OutputSchema):
