@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             rate_limit_storage_url=settings.redis_url,
             events=app.state.events,
             guard=AddressGuard(allowed=settings.allowed_private_hosts),
+            own_sandboxes=f"{settings.public_url.rstrip('/')}/sandbox/",
         ),
         registry=app.state.registry,
     )

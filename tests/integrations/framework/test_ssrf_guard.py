@@ -139,3 +139,23 @@ async def test_clients_carry_the_runtimes_guard_for_protocols_other_than_http() 
     async with httpx.AsyncClient() as plain:
         strict = destination_guard(plain)
     assert strict.allow_list == AddressGuard().allow_list
+
+
+async def test_the_own_sandbox_mount_is_reachable_over_the_loopback_and_nothing_else() -> None:
+    """A CLI or worker process reaches the sandboxes `serve --sandbox` mounts; the same host
+    and port outside `/sandbox/` stay refused."""
+    async with listening() as listener:
+        own = f"http://127.0.0.1:{listener.port}"
+        shared = runtime(own_sandboxes=f"{own}/sandbox/")
+        async with shared.client(SPEC.rebased(f"{own}/sandbox/acme"), connection="c1") as client:
+            await client.get("/models")
+        assert listener.contacted
+        seen = len(listener.requests)
+        for elsewhere in (f"{own}/api", f"{own}/sandbox/../api", f"{own}/sandboxes"):
+            async with shared.client(SPEC.rebased(elsewhere), connection="c1") as client:
+                with pytest.raises(DestinationNotAllowed):
+                    await client.get("/models")
+            with pytest.raises(DestinationRefused):
+                await shared.check_destination(elsewhere)
+        await shared.check_destination(f"{own}/sandbox/acme")
+    assert len(listener.requests) == seen

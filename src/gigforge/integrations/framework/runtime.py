@@ -4,6 +4,7 @@ and the SSRF guard every network connection passes (see `kit.ssrf`)."""
 from __future__ import annotations
 
 import asyncio
+import posixpath
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +17,7 @@ from gigforge.integrations.framework.ratelimit import RateBudget, Sleep, storage
 from gigforge.integrations.framework.spec import IntegrationSpec
 from gigforge.integrations.framework.transport import PolicyTransport, RetryPolicy
 from gigforge.kit.events import EventBus
-from gigforge.kit.ssrf import HTTP_SCHEMES, AddressGuard, GuardedTransport
+from gigforge.kit.ssrf import HTTP_SCHEMES, AddressGuard, AllowList, GuardedTransport
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = "Gigforge (+https://github.com/gigforge)"
@@ -49,6 +50,7 @@ class IntegrationRuntime:
         breakers: BreakerBoard | None = None,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
         guard: AddressGuard | None = None,
+        own_sandboxes: str | None = None,
     ) -> None:
         self.events = events or EventBus()
         self.metrics = IntegrationMetrics()
@@ -63,6 +65,28 @@ class IntegrationRuntime:
         # Every connection over the network passes it, vendor default hosts included: the
         # check is one lookup that the connection would have made anyway.
         self.guard = guard or AddressGuard()
+        # This server's own sandbox mount (`{public_url}/sandbox/`), reached over the loopback
+        # by the CLI and workers of a `serve --sandbox` process: its host:port is let through
+        # for that path alone.
+        self.own_sandboxes = httpx.URL(own_sandboxes) if own_sandboxes else None
+        self._own_guard = (
+            AddressGuard(
+                allowed=AllowList(
+                    names=self.guard.allow_list.names
+                    | {
+                        (
+                            self.own_sandboxes.host,
+                            self.own_sandboxes.port or _default_port(self.own_sandboxes),
+                        )
+                    },
+                    addresses=self.guard.allow_list.addresses,
+                    networks=self.guard.allow_list.networks,
+                ),
+                resolver=self.guard.resolver,
+            )
+            if self.own_sandboxes
+            else None
+        )
 
     def transport(
         self,
@@ -111,7 +135,7 @@ class IntegrationRuntime:
         (`file:`, `gopher:`, ...) or a host that resolves to a private or local address.
         A URL served in-process (a sandbox mounted by `serve --sandbox`) never leaves the
         process, so it is not resolved. Raises the `kit.ssrf` errors, all 422."""
-        if self._mounted(url) is not None:
+        if self._mounted(url) is not None or self._own_sandbox(url):
             return
         await self.guard.check_url(url, schemes=HTTP_SCHEMES)
 
@@ -121,5 +145,29 @@ class IntegrationRuntime:
                 return transport
         return None
 
+    def _own_sandbox(self, url: str) -> bool:
+        """Whether `url` is under this server's own sandbox mount, dot segments resolved."""
+        if self.own_sandboxes is None:
+            return False
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL:
+            return False
+        own = self.own_sandboxes
+        return (parsed.scheme, parsed.host, parsed.port or _default_port(parsed)) == (
+            own.scheme,
+            own.host,
+            own.port or _default_port(own),
+        ) and posixpath.normpath(parsed.path + "/").startswith(own.path.rstrip("/") + "/")
+
     def _inner_for(self, url: str) -> httpx.AsyncBaseTransport:
-        return self._mounted(url) or GuardedTransport(self.guard)
+        mounted = self._mounted(url)
+        if mounted is not None:
+            return mounted
+        if self._own_guard is not None and self._own_sandbox(url):
+            return GuardedTransport(self._own_guard)
+        return GuardedTransport(self.guard)
+
+
+def _default_port(url: httpx.URL) -> int:
+    return 443 if url.scheme == "https" else 80
