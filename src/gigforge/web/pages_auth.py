@@ -9,7 +9,6 @@ show its answers beside the fields they are about.
 from __future__ import annotations
 
 import contextlib
-import hmac
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request, status
@@ -33,6 +32,7 @@ from gigforge.web.session import (
     OptionalViewer,
     PostingViewer,
     clear_session_cookies,
+    csrf_matches,
     login_csrf_token,
     safe_next,
     set_session_cookies,
@@ -86,7 +86,7 @@ def _anonymous_page(
 
 def _check_anonymous_csrf(request: Request, submitted: str) -> None:
     _, expected = login_csrf_token(request)
-    if not request.cookies.get(LOGIN_NONCE_COOKIE) or not hmac.compare_digest(submitted, expected):
+    if not request.cookies.get(LOGIN_NONCE_COOKIE) or not csrf_matches(submitted, expected):
         raise CsrfRejected()
 
 

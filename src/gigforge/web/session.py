@@ -81,8 +81,14 @@ async def submitted_csrf(request: Request) -> str:
     return value if isinstance(value, str) else ""
 
 
+def csrf_matches(submitted: str, expected: str) -> bool:
+    """Constant-time, on bytes: `hmac.compare_digest` raises TypeError for a str with
+    non-ASCII characters, and a forged token may hold any character."""
+    return hmac.compare_digest(submitted.encode("utf-8", "replace"), expected.encode())
+
+
 async def check_csrf(request: Request, expected: str) -> None:
-    if not hmac.compare_digest(await submitted_csrf(request), expected):
+    if not csrf_matches(await submitted_csrf(request), expected):
         raise CsrfRejected()
 
 
