@@ -237,5 +237,13 @@ async def test_a_provider_denial_is_explained_on_the_connections_page(
         )
         assert denied.status_code == 400
         assert denied.headers["content-type"].startswith("text/html")
-        assert "The provider did not give access (access_denied)." in denied.text
+        assert (
+            '<p class="error" role="alert">The provider did not give access (access_denied).'
+            in (denied.text)
+        )
         assert await _connections(browser, account) == []
+        forged = await browser.get(
+            f"{callback.path}?state={'x' * 43}&code=abc", headers=BROWSER, follow_redirects=True
+        )
+        assert forged.status_code == 400
+        assert "The authorization is unknown, used or expired; start again" in forged.text

@@ -113,6 +113,7 @@ async def _page(
     problem: GigforgeError | None = None,
     problem_slug: str | None = None,
     connected: str | None = None,
+    flow_problem: str | None = None,
     problem_connection: uuid.UUID | None = None,
     outcome: TestOutcome | None = None,
     status_code: int = status.HTTP_200_OK,
@@ -148,6 +149,7 @@ async def _page(
             "problem": problem,
             "problem_slug": problem_slug,
             "connected": connected,
+            "flow_problem": flow_problem,
             "problem_connection": problem_connection,
             "outcome": outcome,
             "outcome_connection": problem_connection,
@@ -257,8 +259,7 @@ async def oauth_callback(
             session,
             viewer,
             context,
-            problem=exc,
-            problem_slug=slug,
+            flow_problem=exc.detail or exc.title,
             status_code=exc.status_code,
         )
     response = redirect(request, f"/connections?connected={connection.id}")
