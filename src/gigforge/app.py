@@ -28,7 +28,11 @@ from gigforge.kit.email import email_sender_from_settings
 from gigforge.kit.events import EventBus
 from gigforge.kit.logging import configure_logging
 from gigforge.kit.metrics import HttpMetrics
-from gigforge.kit.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from gigforge.kit.middleware import (
+    BodySizeLimitMiddleware,
+    NulInUrlMiddleware,
+    RequestContextMiddleware,
+)
 from gigforge.kit.problems import install_problem_handlers
 from gigforge.kit.ssrf import AddressGuard
 from gigforge.opportunities.endpoints import profile_router
@@ -149,5 +153,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes, html=render_error_page
     )
+    app.add_middleware(NulInUrlMiddleware, html=render_error_page)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -220,3 +220,37 @@ class BodySizeLimitMiddleware:
         )
         response = JSONResponse(body, status_code=status, media_type=PROBLEM_CONTENT_TYPE)
         await negotiate(Request(scope, receive), response, self.html)(scope, receive, send)
+
+
+class NulInUrlMiddleware:
+    """Refuses a URL with a NUL character in its path or query (`%00`) with a 400.
+
+    No route has a use for one, and PostgreSQL text cannot hold it: a NUL that reached a
+    query as a path or filter value would fail inside the database as a 500.
+    """
+
+    def __init__(self, app: ASGIApp, html: HtmlErrorPage | None = None) -> None:
+        self.app = app
+        self.html = html
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_nul(scope):
+            await self.app(scope, receive, send)
+            return
+        body = problem_body(
+            status=400,
+            code="nul-in-url",
+            title="The address contains a NUL character",
+            detail="Remove the NUL character (%00) from the address",
+            instance=scope["path"].replace("\x00", "%00"),
+            request_id=_request_id(scope),
+        )
+        response = JSONResponse(body, status_code=400, media_type=PROBLEM_CONTENT_TYPE)
+        await negotiate(Request(scope, receive), response, self.html)(scope, receive, send)
+
+
+def _has_nul(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    raw_path: bytes = scope.get("raw_path") or b""
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in path or b"\x00" in raw_path or b"\x00" in query or b"%00" in query
