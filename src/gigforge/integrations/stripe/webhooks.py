@@ -63,18 +63,23 @@ def verify_signature(
     for item in header.split(","):
         name, _, value = item.strip().partition("=")
         if name == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                raise _refused(f"the {SIGNATURE_HEADER} timestamp is not a number") from None
+            # ASCII digits, no longer than any time near now: int() and the age below would
+            # otherwise accept "١٢٣" or overflow a float on a few hundred digits.
+            if not (value.isascii() and value.isdigit() and len(value) <= 12):
+                raise _refused(f"the {SIGNATURE_HEADER} timestamp is not a number")
+            timestamp = int(value)
         elif name == SIGNATURE_SCHEME:
             signatures.append(value)
     if timestamp is None:
         raise _refused(f"the {SIGNATURE_HEADER} header has no timestamp")
     if not signatures:
         raise _refused(f"the {SIGNATURE_HEADER} header has no {SIGNATURE_SCHEME} signature")
-    expected = _signature(secret, payload, timestamp)
-    if not any(hmac.compare_digest(expected, candidate) for candidate in signatures):
+    expected = _signature(secret, payload, timestamp).encode()
+    # Bytes: compare_digest raises TypeError for a str with non-ASCII characters.
+    if not any(
+        hmac.compare_digest(expected, candidate.encode("utf-8", "replace"))
+        for candidate in signatures
+    ):
         raise _refused("no signature matches the payload and the endpoint's signing secret")
     age = (time.time() if now is None else now) - timestamp
     if abs(age) > tolerance:
@@ -100,6 +105,10 @@ def construct_event(
     except ValueError:
         raise WebhookPayloadError(
             "the signed webhook body is not JSON", integration=SPEC.slug
+        ) from None
+    except RecursionError:
+        raise WebhookPayloadError(
+            "the signed webhook body is nested too deeply to be an event", integration=SPEC.slug
         ) from None
     if not isinstance(raw, Mapping) or raw.get("object") != "event":
         raise WebhookPayloadError(
