@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from gigforge import __version__
 from gigforge.accounts.endpoints import api_keys_router, auth_router, users_router
+from gigforge.admin.endpoints import router as admin_tasks_router
 from gigforge.ai.router import router as model_router
 from gigforge.audit.endpoints import router as audit_router
 from gigforge.connections.context import IntegrationContext
@@ -20,6 +21,8 @@ from gigforge.connections.endpoints import router as connections_router
 from gigforge.connections.quota import QuotaNotices
 from gigforge.connections.vault import keyring_from_settings
 from gigforge.db import Database
+from gigforge.events.catalog import import_event_types
+from gigforge.events.endpoints import router as events_router
 from gigforge.health import router as health_router
 from gigforge.integrations.endpoints import router as integrations_router
 from gigforge.integrations.framework import IntegrationRuntime, Registry
@@ -70,6 +73,7 @@ def freeze_startup_heap() -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings)
+    import_event_types()
     database = Database.from_url(settings.effective_database_url)
 
     @asynccontextmanager
@@ -135,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(inbound_router)
     api.include_router(inbound_endpoints_router)
     api.include_router(proposals_router)
+    api.include_router(events_router)
+    api.include_router(admin_tasks_router)
     app.include_router(api)
     app.include_router(health_router)
     app.include_router(web_router)

@@ -13,6 +13,7 @@ class Scope(StrEnum):
     connections_write = "connections:write"
     jobs_read = "jobs:read"
     jobs_write = "jobs:write"
+    events_read = "events:read"
     admin = "admin"
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import JSON, Enum, Index, Integer, String, Text, event, insert
+from sqlalchemy import JSON, Enum, Index, Integer, String, Text, event, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -209,6 +209,37 @@ async def enqueue(
     if due <= now:
         session.info.setdefault(PENDING_DISPATCH, []).append(task_id)
     return task_id
+
+
+#: States a task can be sent again from: past its retries, or set aside by an admin.
+REQUEUEABLE = (TaskState.dead, TaskState.discarded)
+
+
+async def requeue(session: AsyncSession, task_id: uuid.UUID) -> bool:
+    """Give a dead or discarded task a fresh set of attempts, due now and sent after commit.
+
+    One conditional UPDATE, so two admins retrying at once requeue it once; False when the
+    task does not exist or is not dead or discarded.
+    """
+    now = utcnow()
+    result = await session.execute(
+        update(TaskRow)
+        .where(TaskRow.id == task_id, TaskRow.state.in_(REQUEUEABLE))
+        .values(
+            state=TaskState.pending,
+            attempts=0,
+            due_at=now,
+            dispatched_at=now,
+            claimed_until=None,
+            claimed_by=None,
+            finished_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    session.info.setdefault(PENDING_DISPATCH, []).append(task_id)
+    return True
 
 
 @event.listens_for(Session, "after_commit")

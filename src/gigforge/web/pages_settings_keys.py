@@ -58,6 +58,7 @@ SCOPE_LABELS = {
     Scope.connections_write: "Add and change connections",
     Scope.jobs_read: "Read opportunities and proposals",
     Scope.jobs_write: "Draft, approve and submit proposals",
+    Scope.events_read: "Read your events",
     Scope.admin: "Administer every user (admin)",
 }
 

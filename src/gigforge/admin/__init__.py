@@ -1,0 +1,1 @@
+"""Operator tools for admins: dead background work, listed, retried or discarded."""
