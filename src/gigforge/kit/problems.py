@@ -271,16 +271,21 @@ def _problem_response(description: str) -> dict[str, Any]:
 
 
 def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
-    """Make the OpenAPI document say what the handlers do: every error is problem+json,
-    bodies can be malformed (400) or too large (413)."""
+    """Make the OpenAPI document say what the handlers do: every error is problem+json, any
+    address with a NUL character is refused (400, `NulInUrlMiddleware`), and bodies can be
+    malformed (400) or too large (413)."""
     for item in schema.get("paths", {}).values():
         for operation in item.values():
             responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = _problem_response("The request is not valid")
             if "requestBody" in operation:
-                responses.setdefault("400", _problem_response("The body is not valid JSON"))
+                responses.setdefault(
+                    "400",
+                    _problem_response("The body is not valid JSON, or the address has a NUL"),
+                )
                 responses.setdefault("413", _problem_response("The body is too large"))
+            responses.setdefault("400", _problem_response("The address has a NUL character"))
     schemas = schema.get("components", {}).get("schemas", {})
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
