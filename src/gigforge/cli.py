@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from gigforge import __version__
+from gigforge.admin.cli import tasks_app
 from gigforge.connections.cli import connect, integrations_app, run_integration_test
 from gigforge.kit.errors import GigforgeError
 from gigforge.opportunities.cli import scan, worker
@@ -31,6 +32,7 @@ app.command("scan")(scan)
 app.command("worker")(worker)
 app.add_typer(audit_app, name="audit")
 app.add_typer(vault_app, name="vault")
+app.add_typer(tasks_app, name="tasks")
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)

@@ -219,9 +219,11 @@ async def requeue(session: AsyncSession, task_id: uuid.UUID) -> bool:
     """Give a dead or discarded task a fresh set of attempts, due now and sent after commit.
 
     One conditional UPDATE, so two admins retrying at once requeue it once; False when the
-    task does not exist or is not dead or discarded.
+    task does not exist or is not dead or discarded. Where no dispatcher will send it (the
+    CLI), the row is left unsent for the next sweep of any running worker.
     """
     now = utcnow()
+    sent_after_commit = session.info.get(DISPATCHER) is not None
     result = await session.execute(
         update(TaskRow)
         .where(TaskRow.id == task_id, TaskRow.state.in_(REQUEUEABLE))
@@ -229,7 +231,7 @@ async def requeue(session: AsyncSession, task_id: uuid.UUID) -> bool:
             state=TaskState.pending,
             attempts=0,
             due_at=now,
-            dispatched_at=now,
+            dispatched_at=now if sent_after_commit else None,
             claimed_until=None,
             claimed_by=None,
             finished_at=None,

@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from gigforge.web.pages_account import router as _account_router
+from gigforge.web.pages_admin_tasks import router as _admin_tasks_router
 from gigforge.web.pages_auth import router as _auth_router
 from gigforge.web.pages_connections import router as _connections_router
 from gigforge.web.pages_import import router as _import_router
@@ -37,11 +38,12 @@ router.include_router(_import_router)  # before /opportunities/{id}
 router.include_router(_opportunities_router)
 router.include_router(_proposals_router)
 router.include_router(_connections_router)
+router.include_router(_usage_router)
 router.include_router(_settings_router)
 router.include_router(_settings_auto_approve_router)
 router.include_router(_settings_keys_router)
 router.include_router(_settings_audit_router)
-router.include_router(_usage_router)
+router.include_router(_admin_tasks_router)
 
 
 def _harden_asset(response: Response) -> Response:
