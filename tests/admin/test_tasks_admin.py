@@ -129,6 +129,10 @@ async def test_requeue_hands_the_task_to_the_dispatcher_only_after_commit(
             assert sent == []
             assert not await requeue(session, dead)  # pending now: not requeued twice
         assert sent == [dead]
+        async with unit_of_work(database) as session:
+            row = await session.get(TaskRow, dead)
+            assert row is not None
+            assert row.dispatched_at is not None  # sent: the sweeper leaves it alone for now
     finally:
         database.dispatcher = None
 
