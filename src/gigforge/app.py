@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,19 +15,13 @@ from gigforge.accounts.endpoints import api_keys_router, auth_router, users_rout
 from gigforge.admin.endpoints import router as admin_tasks_router
 from gigforge.ai.router import router as model_router
 from gigforge.audit.endpoints import router as audit_router
-from gigforge.connections.context import IntegrationContext
 from gigforge.connections.endpoints import router as connections_router
-from gigforge.connections.quota import QuotaNotices
-from gigforge.connections.vault import keyring_from_settings
-from gigforge.db import Database
 from gigforge.events.catalog import import_event_types
 from gigforge.events.endpoints import router as events_router
 from gigforge.health import router as health_router
 from gigforge.integrations.endpoints import router as integrations_router
-from gigforge.integrations.framework import IntegrationRuntime, Registry
 from gigforge.integrations.sandboxes import mount_sandboxes
 from gigforge.kit.email import email_sender_from_settings
-from gigforge.kit.events import EventBus
 from gigforge.kit.logging import configure_logging
 from gigforge.kit.metrics import HttpMetrics
 from gigforge.kit.middleware import (
@@ -37,19 +30,18 @@ from gigforge.kit.middleware import (
     RequestContextMiddleware,
 )
 from gigforge.kit.problems import install_problem_handlers
-from gigforge.kit.ssrf import AddressGuard
 from gigforge.opportunities.endpoints import profile_router
 from gigforge.opportunities.endpoints import router as opportunities_router
 from gigforge.opportunities.inbound import router as inbound_router
 from gigforge.opportunities.inbound_endpoints_api import router as inbound_endpoints_router
 from gigforge.opportunities.scan_now import ScanRuns
-from gigforge.opportunities.scheduler import work_forever
 from gigforge.proposals.endpoints import router as proposals_router
 from gigforge.settings import Settings, load_settings
 from gigforge.web import STATIC_PATH, static_files
 from gigforge.web import router as web_router
 from gigforge.web.api_docs import docs_router
 from gigforge.web.errors import render_error_page
+from gigforge.worker import Process
 
 API_PREFIX = "/api/v1"
 
@@ -74,23 +66,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings)
     import_event_types()
-    database = Database.from_url(settings.effective_database_url)
+    process = Process.build(settings)
+    database = process.database
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        worker = (
-            asyncio.create_task(work_forever(app.state.integrations, stop))
-            if settings.embedded_worker
-            else None
-        )
+        # Embedded (the default): tasks, the sweeper and the scheduler run in this process.
+        # Otherwise it only sends tasks, after each commit, for `gigforge worker` to run.
+        await process.start(work=settings.embedded_worker)
         freeze_startup_heap()
         yield
-        stop.set()
-        if worker is not None:
-            await worker
         await app.state.scan_runs.close()
-        await app.state.quota_notices.drain()
+        await process.stop()
         await model_router.close(database)
         await database.dispose()
 
@@ -108,23 +95,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.metrics = HttpMetrics()
     app.state.email_sender = email_sender_from_settings(settings)
-    app.state.registry = Registry.from_entry_points()
-    app.state.events = EventBus()
-    app.state.quota_notices = QuotaNotices(database)
+    app.state.process = process
+    app.state.registry = process.registry
+    app.state.events = process.events
+    app.state.quota_notices = process.quota_notices
     app.state.scan_runs = ScanRuns()
-    app.state.events.subscribe(app.state.quota_notices)
-    app.state.integrations = IntegrationContext(
-        settings=settings,
-        database=database,
-        keyring=keyring_from_settings(settings),
-        runtime=IntegrationRuntime(
-            rate_limit_storage_url=settings.redis_url,
-            events=app.state.events,
-            guard=AddressGuard(allowed=settings.allowed_private_hosts),
-            own_sandboxes=f"{settings.public_url.rstrip('/')}/sandbox/",
-        ),
-        registry=app.state.registry,
-    )
+    app.state.integrations = process.integrations
+    app.state.tasks = process.tasks
     install_problem_handlers(app, html=render_error_page)
 
     api = APIRouter(prefix=API_PREFIX)

@@ -13,8 +13,9 @@ from gigforge import __version__
 from gigforge.admin.cli import tasks_app
 from gigforge.connections.cli import connect, integrations_app, run_integration_test
 from gigforge.kit.errors import GigforgeError
-from gigforge.opportunities.cli import scan, worker
+from gigforge.opportunities.cli import scan
 from gigforge.settings import ConfigurationError, Settings, load_settings
+from gigforge.worker import worker
 
 T = TypeVar("T")
 

@@ -33,7 +33,6 @@ from gigforge.opportunities.scanning import Scanner
 from gigforge.proposals.models import Proposal, ProposalVersion
 from gigforge.proposals.service import budgets_for
 from gigforge.proposals.service import proposals as proposal_service
-from gigforge.proposals.submission import submit_due
 
 DEMO_EMAIL = "demo@gigforge.local"
 DEMO_PASSWORD = "local sandbox passphrase 7"  # noqa: S105 - a local demo account's password
@@ -96,7 +95,7 @@ async def run_demo(app: FastAPI, say: Callable[[str], None]) -> DemoResult:
         await proposal_service.approve(session, principal, proposal_id=proposal.id)
         say("6. Approved it (recorded in the audit log)")
         proposal_id, title, probability = proposal.id, best.title, best.success_probability
-    await submit_due(context)
+    await app.state.tasks.run_due()  # the submission task, as a worker would run it
     async with unit_of_work(context.database) as session:
         submitted = await session.get(Proposal, proposal_id)
         assert submitted is not None

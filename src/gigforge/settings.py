@@ -96,7 +96,17 @@ class Settings(BaseSettings):
     )
     embedded_worker: bool = Field(
         default=True,
-        description="Run the scan worker inside `serve`; turn off when running `gigforge worker`",
+        description=(
+            "Run tasks and the scheduler inside `serve`; turn off when `gigforge worker` "
+            "processes do the work"
+        ),
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description=(
+            "The task broker: unset is in-process (one process); amqp://... is RabbitMQ, "
+            "redis://... a Redis stream, for API and worker processes on many machines"
+        ),
     )
     sandbox: bool = Field(
         default=False,
@@ -164,6 +174,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
         return (init_settings, env_settings, toml, file_secret_settings)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("amqp://", "amqps://", "redis://", "rediss://")):
+            raise ValueError(
+                "GIGFORGE_BROKER_URL must be an amqp://, amqps://, redis:// or rediss:// URL"
+            )
+        return value or None
 
     @field_validator("allowed_private_hosts")
     @classmethod

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,12 @@ from gigforge.kit.task_engine import TaskEngine
 from gigforge.kit.tasks import PENDING_DISPATCH, TaskContext, TaskRow, TaskState, enqueue, registry
 
 outcomes: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _fresh_outcomes() -> None:
+    """Each test (and each database it runs on) starts with no task having run."""
+    outcomes.clear()
 
 
 @registry.task("admintests.flaky", max_attempts=1, backoff=timedelta(0))

@@ -1,4 +1,4 @@
-"""Scheduled scans (claimed by one worker at a time) and `gigforge scan`."""
+"""Scheduled scans (planned once per due source, run as tasks) and `gigforge scan`."""
 
 from __future__ import annotations
 
@@ -9,21 +9,41 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from factories import AppFactory, register
 from gigforge.cli import app as cli
 from gigforge.connections.context import IntegrationContext
+from gigforge.connections.models import Connection
 from gigforge.db import unit_of_work
 from gigforge.kit.clock import utcnow
 from gigforge.opportunities.models import SourceSchedule
-from gigforge.opportunities.scheduler import run_due
+from gigforge.opportunities.scheduler import plan_scans
 
 
 @pytest.fixture
 async def sandbox_app(app_factory: AppFactory) -> FastAPI:
     return await app_factory(sandbox=True)
+
+
+async def _scan_due(app: FastAPI) -> dict[str, SourceSchedule]:
+    """What the scheduler and a worker do: plan the due sources, run their scan tasks; the
+    schedules of the sources planned, by integration."""
+    context: IntegrationContext = app.state.integrations
+    async with unit_of_work(context.database) as session:
+        planned = set(await plan_scans(session, context))
+    await app.state.tasks.run_due()
+    async with unit_of_work(context.database) as session:
+        return {
+            connection.integration: schedule
+            for schedule, connection in await session.execute(
+                select(SourceSchedule, Connection).join(
+                    Connection, Connection.id == SourceSchedule.connection_id
+                )
+            )
+            if schedule.connection_id in planned
+        }
 
 
 async def _connect_remoteok(app: FastAPI) -> dict[str, str]:
@@ -42,18 +62,14 @@ async def _connect_remoteok(app: FastAPI) -> dict[str, str]:
 async def test_due_sources_are_scanned_once_then_wait_for_their_interval(
     sandbox_app: FastAPI,
 ) -> None:
-    context: IntegrationContext = sandbox_app.state.integrations
     await _connect_remoteok(sandbox_app)
-    first = await run_due(context)
-    assert [report.integration for report in first] == ["remoteok"]
-    assert first[0].found > 0
-    assert await run_due(context) == []
-    async with unit_of_work(context.database) as session:
-        schedule = await session.get(SourceSchedule, first[0].connection_id)
-        assert schedule is not None
-        assert schedule.claimed_until is None
-        assert schedule.next_run_at > utcnow() + timedelta(minutes=10)
-        assert schedule.last_found == first[0].found
+    first = await _scan_due(sandbox_app)
+    assert list(first) == ["remoteok"]
+    schedule = first["remoteok"]
+    assert schedule.last_found > 0
+    assert schedule.claimed_until is None
+    assert schedule.next_run_at > utcnow() + timedelta(minutes=10)
+    assert await _scan_due(sandbox_app) == {}
 
 
 async def test_a_claimed_source_is_not_scanned_by_a_second_worker(
@@ -61,7 +77,7 @@ async def test_a_claimed_source_is_not_scanned_by_a_second_worker(
 ) -> None:
     context: IntegrationContext = sandbox_app.state.integrations
     await _connect_remoteok(sandbox_app)
-    await run_due(context)
+    await _scan_due(sandbox_app)
     async with unit_of_work(context.database) as session:
         await session.execute(
             update(SourceSchedule).values(
@@ -69,16 +85,16 @@ async def test_a_claimed_source_is_not_scanned_by_a_second_worker(
                 claimed_until=utcnow() + timedelta(minutes=5),
             )
         )
-    assert await run_due(context) == []  # someone else holds the lease
+    assert await _scan_due(sandbox_app) == {}  # someone else holds the lease
     async with unit_of_work(context.database) as session:
         await session.execute(
             update(SourceSchedule).values(
                 claimed_until=utcnow() - timedelta(seconds=1),
             )
         )
-    again = await run_due(context)  # the lease ran out: the source is taken again
-    assert len(again) == 1
-    assert again[0].found == 0  # only listings newer than the last run are asked for
+    again = await _scan_due(sandbox_app)  # the lease ran out: the source is taken again
+    assert list(again) == ["remoteok"]
+    assert again["remoteok"].last_found == 0  # only listings newer than the last run are asked
 
 
 @pytest.fixture
@@ -142,10 +158,10 @@ async def test_a_failing_source_is_reported_and_the_others_still_run(
         )
         assert created.status_code == 201, created.text
     sandbox_app.state.sandboxes["himalayas"].faults.error_rate = 1.0
-    reports = {report.integration: report for report in await run_due(context)}
-    assert reports["himalayas"].error is not None
-    assert reports["remoteok"].error is None
-    assert reports["remoteok"].found > 0
+    schedules = await _scan_due(sandbox_app)
+    assert schedules["himalayas"].last_error is not None
+    assert schedules["remoteok"].last_error is None
+    assert schedules["remoteok"].last_found > 0
 
 
 async def _no_wait(delay: float) -> None:
@@ -164,6 +180,11 @@ async def test_worker_once_does_what_is_due_and_exits(cli_env: Path) -> None:
     await asyncio.to_thread(invoke, *create, "--password", "a long cli passphrase")
     await asyncio.to_thread(invoke, "connect", "remoteok", "--user", "cron@example.com")
     first = await asyncio.to_thread(invoke, "worker", "--once")
-    assert "Worked once: 1 source(s) scanned." in first
+    assert "Worked once: 1 schedule(s) due, 2 task run(s) finished." in first  # plan, scan
     again = await asyncio.to_thread(invoke, "worker", "--once")
-    assert "Worked once: 0 source(s) scanned." in again
+    # The plan runs once per period; a new period may have begun meanwhile. Either way the
+    # source is not scanned again before its interval.
+    assert (
+        "Worked once: 0 schedule(s) due, 0 task run(s) finished." in again
+        or "Worked once: 1 schedule(s) due, 1 task run(s) finished." in again
+    ), again

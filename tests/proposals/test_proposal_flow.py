@@ -15,9 +15,9 @@ from factories import Account, AppFactory, connect_oauth, connect_openai, regist
 from gigforge.db import unit_of_work
 from gigforge.integrations.framework import ProposalSubmission
 from gigforge.kit.clock import utcnow
+from gigforge.kit.tasks import TaskRow
 from gigforge.opportunities.scanning import Scanner
 from gigforge.proposals.models import Proposal, ProposalStatus
-from gigforge.proposals.submission import submit_due
 
 
 async def _no_wait(delay: float) -> None:
@@ -73,8 +73,7 @@ async def test_draft_edit_approve_and_submit_once_to_freelancer(
     assert proposal["versions"][0]["not_ai"] is False
 
     # Nothing goes out before approval.
-    context = app.state.integrations
-    assert await submit_due(context) == []
+    assert await app.state.tasks.run_due() == 0
     sandbox = app.state.sandboxes["freelancer"]
     assert sandbox.bids == {}
 
@@ -89,7 +88,7 @@ async def test_draft_edit_approve_and_submit_once_to_freelancer(
     )
     assert approved.json()["status"] == "approved"
 
-    assert await submit_due(context) == [uuid.UUID(proposal["id"])]
+    assert await app.state.tasks.run_due() == 1
     final = (await http.get(f"/api/v1/proposals/{proposal['id']}", headers=account.headers)).json()
     assert final["status"] == "submitted", final
     assert len(sandbox.bids) == 1
@@ -142,7 +141,7 @@ async def test_a_worker_that_died_mid_call_does_not_bid_twice(
         )
     sandbox = app.state.sandboxes["freelancer"]
     assert len(sandbox.bids) == 1
-    assert await submit_due(context) == [uuid.UUID(drafted["id"])]
+    assert await app.state.tasks.run_due() == 1
     final = (await http.get(f"/api/v1/proposals/{drafted['id']}", headers=account.headers)).json()
     assert final["status"] == "submitted"
     assert len(sandbox.bids) == 1
@@ -163,7 +162,7 @@ async def test_upwork_is_handed_off_and_marked_sent(app: FastAPI, http: httpx.As
         )
     ).json()
     await http.post(f"/api/v1/proposals/{drafted['id']}/approve", headers=account.headers)
-    await submit_due(app.state.integrations)
+    await app.state.tasks.run_due()
     handed = (await http.get(f"/api/v1/proposals/{drafted['id']}", headers=account.headers)).json()
     assert handed["status"] == "handed_off"
     assert handed["hand_off"] == {"url": job["url"], "text": "Ready to help"}
@@ -233,7 +232,7 @@ async def test_failures_are_retried_when_safe_and_otherwise_shown_with_the_reaso
         ids.append(drafted["id"])
 
     sandbox.faults.error_rate = 1.0  # Freelancer is down: try again later
-    await submit_due(context)
+    await app.state.tasks.run_due()
     for proposal_id in ids:
         later = (await http.get(f"/api/v1/proposals/{proposal_id}", headers=account.headers)).json()
         assert later["status"] == "approved"
@@ -242,9 +241,10 @@ async def test_failures_are_retried_when_safe_and_otherwise_shown_with_the_reaso
     assert context.runtime.breakers.get("freelancer").state != "closed"  # the outage tripped it
     context.runtime.breakers.get("freelancer").record_success()  # Freelancer is back
     sandbox.bids_remaining = 0  # Freelancer refuses the bid itself: not worth repeating
-    async with unit_of_work(context.database) as session:
+    async with unit_of_work(context.database) as session:  # the retry is due: its time came
         await session.execute(update(Proposal).values(due_at=utcnow()))
-    await submit_due(context)
+        await session.execute(update(TaskRow).values(due_at=utcnow()))
+    await app.state.tasks.run_due()
     failed = (await http.get(f"/api/v1/proposals/{ids[0]}", headers=account.headers)).json()
     assert failed["status"] == "failed"
     assert failed["failure_reason"]

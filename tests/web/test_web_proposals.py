@@ -12,7 +12,6 @@ from sqlalchemy import func, select, update
 from factories import AppFactory, connect_openai, register
 from gigforge.db import unit_of_work
 from gigforge.proposals.models import Proposal, ProposalStatus, ProposalVersion
-from gigforge.proposals.submission import submit_due
 from web_support import connect_and_scan, csrf_of, sign_in
 
 ROW = re.compile(r'id="opportunity-([0-9a-f-]{36})"')
@@ -55,7 +54,7 @@ async def _post(client: httpx.AsyncClient, path: str, **fields: str) -> httpx.Re
 
 async def _submit_due(app: FastAPI) -> None:
     app.state.integrations.runtime.sleep = _no_wait
-    await submit_due(app.state.integrations)
+    await app.state.tasks.run_due()
 
 
 async def _no_wait(delay: float) -> None:

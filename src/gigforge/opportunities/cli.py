@@ -1,9 +1,8 @@
-"""`gigforge scan` (now, with progress) and `gigforge worker` (on schedule, forever)."""
+"""`gigforge scan`: scan job sources now, with progress."""
 
 from __future__ import annotations
 
 import asyncio
-import signal
 from typing import Annotated, Any
 
 import typer
@@ -26,7 +25,6 @@ from gigforge.db import unit_of_work
 from gigforge.kit.console import print_listing
 from gigforge.kit.errors import GigforgeError
 from gigforge.opportunities.scanning import Scanner, ScanReport, sources_of
-from gigforge.opportunities.scheduler import work_forever, work_once
 
 console = Console(soft_wrap=True)
 
@@ -115,35 +113,3 @@ def _scanned(report: ScanReport) -> dict[str, Any]:
         "skipped": report.skipped,
         "error": report.error,
     }
-
-
-def worker(
-    once: Annotated[
-        bool, typer.Option("--once", help="Do what is due now (submit, then scan) and exit")
-    ] = False,
-) -> None:
-    """Submit approved proposals and scan every due source on its schedule until stopped
-    (SIGINT or SIGTERM); with --once, a single pass, e.g. from cron."""
-    app = _app()
-    context: IntegrationContext = app.state.integrations
-    freeze_startup_heap()
-
-    async def main() -> None:
-        if once:
-            reports = await work_once(context)
-            await _close(app)
-            console.print(f"Worked once: {len(reports)} source(s) scanned.")
-            failed = [report for report in reports if report.error]
-            for report in failed:
-                console.print(f"[red]{report.integration}: {report.error}[/red]")
-            if failed:
-                raise typer.Exit(1)
-            return
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await work_forever(context, stop)
-        await _close(app)
-
-    asyncio.run(main())

@@ -1,32 +1,35 @@
-"""The scan schedule: which sources are due, claimed by one worker at a time.
+"""The scan schedule: which sources are due, each planned as one `opportunities.scan` task.
 
-Claims are leases in the database (`claimed_until`), so any number of worker processes can
-share the work, and a worker that dies gives its sources back when the lease runs out.
+The scheduler (`kit.schedules`, one leader across processes) enqueues `opportunities.plan_scans`
+every PLAN_EVERY. A plan gives every scannable connection a schedule row, claims the rows that
+are due (`claimed_until`, so a second plan cannot take them) and enqueues a scan task for each
+in the same transaction. The scan's end (`Scanner._finish`) sets the next run and releases the
+claim; a scan that dies is run again by the task engine, and a claim whose scan is dead runs
+out after LEASE, so the source comes back on its own.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import uuid
 from datetime import timedelta
 
-import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.models import Connection, ConnectionStatus
-from gigforge.db import unit_of_work
 from gigforge.kit.clock import utcnow
+from gigforge.kit.tasks import enqueue
 from gigforge.opportunities.models import SourceSchedule
 from gigforge.opportunities.repository import SourceScheduleRepository
-from gigforge.opportunities.scanning import SCANNED_CAPABILITIES, Scanner, ScanReport, scan_interval
-from gigforge.proposals.submission import submit_due
+from gigforge.opportunities.scanning import SCANNED_CAPABILITIES, scan_interval
 
-logger = structlog.get_logger("gigforge.worker")
-
-LEASE = timedelta(minutes=10)
-POLL_SECONDS = 5.0
+SCAN_TASK = "opportunities.scan"
+PLAN_TASK = "opportunities.plan_scans"
+PLAN_EVERY = timedelta(seconds=30)
+# A scan's task renews its own lease while it runs; this one only keeps a second plan from
+# enqueueing the same source meanwhile, and gives a source back whose scan died for good.
+LEASE = timedelta(hours=1)
 
 
 async def sync_schedules(session: AsyncSession, context: IntegrationContext) -> int:
@@ -66,56 +69,21 @@ async def sync_schedules(session: AsyncSession, context: IntegrationContext) -> 
     return len(missing)
 
 
-async def run_due(context: IntegrationContext, *, limit: int = 4) -> list[ScanReport]:
-    """Scan what is due now, each source by at most one worker; one failure stops none."""
-    async with unit_of_work(context.database) as session:
-        await sync_schedules(session, context)
-        now = utcnow()
-        claimed = await SourceScheduleRepository(session).claim_due(
-            now=now, lease_until=now + LEASE, limit=limit
+async def plan_scans(
+    session: AsyncSession, context: IntegrationContext, *, limit: int = 50
+) -> list[uuid.UUID]:
+    """Enqueue a scan for each source that is due; returns their connections."""
+    await sync_schedules(session, context)
+    now = utcnow()
+    claimed = await SourceScheduleRepository(session).claim_due(
+        now=now, lease_until=now + LEASE, limit=limit
+    )
+    for schedule in claimed:
+        await enqueue(
+            session,
+            SCAN_TASK,
+            user_id=schedule.user_id,
+            dedupe_key=f"{SCAN_TASK}:{schedule.connection_id}:{now.isoformat()}",
+            connection_id=str(schedule.connection_id),
         )
-        due = [schedule.connection_id for schedule in claimed]
-    scanner = Scanner(context)
-    reports: list[ScanReport] = []
-    for connection_id in due:
-        try:
-            reports.append(await scanner.scan(connection_id))
-        except Exception:
-            logger.exception("scan crashed", connection_id=str(connection_id))
-            async with unit_of_work(context.database) as session:
-                schedule = await session.get(SourceSchedule, connection_id)
-                if schedule is not None:
-                    schedule.claimed_until = None
-                    schedule.last_error = "the scan crashed; see the worker log"
-                    schedule.next_run_at = utcnow() + timedelta(seconds=schedule.interval_seconds)
-    return reports
-
-
-async def work_once(context: IntegrationContext) -> list[ScanReport]:
-    """One tick of the worker: submit approved proposals first, then scan due sources."""
-    await submit_due(context)
-    reports = await run_due(context)
-    for report in reports:
-        logger.info(
-            "scan finished",
-            integration=report.integration,
-            found=report.found,
-            updated=report.updated,
-            duplicates=report.duplicates,
-            skipped=report.skipped,
-            error=report.error,
-        )
-    return reports
-
-
-async def work_forever(context: IntegrationContext, stop: asyncio.Event) -> None:
-    """The worker loop: `gigforge worker`, or inside `gigforge serve` when embedded."""
-    logger.info("worker started")
-    while not stop.is_set():
-        try:
-            await work_once(context)
-        except Exception:
-            logger.exception("worker tick failed")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), POLL_SECONDS)
-    logger.info("worker stopped")
+    return [schedule.connection_id for schedule in claimed]

@@ -20,8 +20,10 @@ from gigforge.integrations.framework import ChatMessage
 from gigforge.kit.clock import utcnow
 from gigforge.kit.errors import Conflict, NotFound, ValidationFailed
 from gigforge.kit.money import InvalidAmount, format_money, parse_major_units
+from gigforge.kit.outbox import publish
 from gigforge.opportunities.models import Opportunity, OpportunityProfile
 from gigforge.opportunities.types import budget_text
+from gigforge.proposals.events import ProposalApproved, ProposalSubmitted, ProposalWithdrawn
 from gigforge.proposals.models import (
     AutoApproveRule,
     Proposal,
@@ -29,6 +31,7 @@ from gigforge.proposals.models import (
     ProposalVersion,
 )
 from gigforge.proposals.schemas import MAX_BID
+from gigforge.proposals.submission import enqueue_submission
 from gigforge.settings import Settings
 
 # Which states allow which step; the dashboard offers exactly these.
@@ -243,7 +246,7 @@ class ProposalService:
         proposal = await self.get(session, principal, proposal_id=proposal_id)
         if proposal.status not in APPROVABLE:
             raise InvalidTransition(f"A {proposal.status.value} proposal cannot be approved")
-        self._mark_approved(proposal)
+        await self._mark_approved(session, proposal)
         await audit_service.record(
             session,
             principal.actor,
@@ -263,6 +266,15 @@ class ProposalService:
             raise InvalidTransition(f"A {proposal.status.value} proposal cannot be withdrawn")
         proposal.status = ProposalStatus.withdrawn
         proposal.due_at = None
+        await publish(
+            session,
+            ProposalWithdrawn(
+                proposal_id=proposal.id,
+                opportunity_id=proposal.opportunity_id,
+                platform=proposal.platform,
+            ),
+            user_id=proposal.user_id,
+        )
         await audit_service.record(
             session,
             principal.actor,
@@ -289,6 +301,17 @@ class ProposalService:
             target_type="proposal",
             target_id=proposal.id,
             data={"via": "hand_off"},
+        )
+        await publish(
+            session,
+            ProposalSubmitted(
+                proposal_id=proposal.id,
+                opportunity_id=proposal.opportunity_id,
+                platform=proposal.platform,
+                via="hand_off",
+                external_id=None,
+            ),
+            user_id=proposal.user_id,
         )
         await session.flush()
         return proposal
@@ -351,11 +374,26 @@ class ProposalService:
         return int(latest or 0)
 
     @staticmethod
-    def _mark_approved(proposal: Proposal) -> None:
+    async def _mark_approved(
+        session: AsyncSession, proposal: Proposal, *, auto_approved: bool = False
+    ) -> None:
+        """Approved and due now: the submission task and the event commit with the approval."""
         proposal.status = ProposalStatus.approved
         proposal.approved_at = utcnow()
         proposal.due_at = utcnow()
         proposal.failure_reason = None
+        proposal.auto_approved = auto_approved
+        await enqueue_submission(session, proposal)
+        await publish(
+            session,
+            ProposalApproved(
+                proposal_id=proposal.id,
+                opportunity_id=proposal.opportunity_id,
+                platform=proposal.platform,
+                auto_approved=auto_approved,
+            ),
+            user_id=proposal.user_id,
+        )
 
     async def _maybe_auto_approve(
         self,
@@ -382,8 +420,7 @@ class ProposalService:
             and opportunity.success_probability >= rule.min_score
             and int(approved_today or 0) < rule.max_per_day
         ):
-            self._mark_approved(proposal)
-            proposal.auto_approved = True
+            await self._mark_approved(session, proposal, auto_approved=True)
             await audit_service.record(
                 session,
                 Actor(user_id=principal.user_id),

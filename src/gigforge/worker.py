@@ -1,0 +1,163 @@
+"""The worker process, and the pieces every process shares.
+
+`Process` is the light context a process works from: settings, database, the integration
+registry and runtime (the policy layer), the task engine with the broker the settings name, and
+the scheduler. `gigforge serve` builds one inside the FastAPI app and, when embedded (the
+default), runs tasks and the scheduler in the same process; `gigforge worker` builds one without
+any web application and runs tasks and the scheduler until it is stopped.
+
+No process keeps state that another needs: work is rows in the database, rates and quotas are
+in Redis when configured, and the scheduler's leader lease is a row. Only the sandboxes of
+`serve --sandbox` keep their state in the serving process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import signal
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import structlog
+import typer
+
+from gigforge.connections.context import IntegrationContext
+from gigforge.connections.quota import QuotaNotices
+from gigforge.connections.vault import keyring_from_settings
+from gigforge.db import Database
+from gigforge.integrations.framework import IntegrationRuntime, Registry
+from gigforge.kit.events import EventBus
+from gigforge.kit.schedules import Schedule, Scheduler
+from gigforge.kit.ssrf import AddressGuard
+from gigforge.kit.task_engine import TaskEngine
+from gigforge.kit.tasks import TaskRegistry, registry
+from gigforge.opportunities.scheduler import PLAN_EVERY, PLAN_TASK
+from gigforge.settings import ConfigurationError, Settings, load_settings
+
+logger = structlog.get_logger("gigforge.worker")
+
+#: Each domain's `tasks.py`; importing one registers its tasks.
+TASK_MODULES = ("gigforge.opportunities.tasks", "gigforge.proposals.tasks")
+
+SCHEDULES = [Schedule(name=PLAN_TASK, every=PLAN_EVERY, task=PLAN_TASK)]
+
+
+def task_registry() -> TaskRegistry:
+    """The one registry, with every domain's tasks declared."""
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+    return registry
+
+
+@dataclass
+class Process:
+    settings: Settings
+    database: Database
+    registry: Registry
+    events: EventBus
+    quota_notices: QuotaNotices
+    integrations: IntegrationContext
+    tasks: TaskEngine
+    scheduler: Scheduler
+    resources: dict[type[Any], Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, *, concurrency: int = 16) -> Process:
+        database = Database.from_url(settings.effective_database_url)
+        integration_registry = Registry.from_entry_points()
+        events = EventBus()
+        quota_notices = QuotaNotices(database)
+        events.subscribe(quota_notices)
+        integrations = IntegrationContext(
+            settings=settings,
+            database=database,
+            keyring=keyring_from_settings(settings),
+            runtime=IntegrationRuntime(
+                rate_limit_storage_url=settings.redis_url,
+                events=events,
+                guard=AddressGuard(allowed=settings.allowed_private_hosts),
+                own_sandboxes=f"{settings.public_url.rstrip('/')}/sandbox/",
+            ),
+            registry=integration_registry,
+        )
+        resources: dict[type[Any], Any] = {IntegrationContext: integrations}
+        tasks = TaskEngine(
+            database,
+            task_registry(),
+            broker_url=settings.broker_url,
+            resources=resources,
+            concurrency=concurrency,
+        )
+        scheduler = Scheduler(database, SCHEDULES, holder=tasks.worker_id)
+        return cls(
+            settings=settings,
+            database=database,
+            registry=integration_registry,
+            events=events,
+            quota_notices=quota_notices,
+            integrations=integrations,
+            tasks=tasks,
+            scheduler=scheduler,
+            resources=resources,
+        )
+
+    async def start(self, *, work: bool) -> None:
+        """Connect to the broker; `work` also runs tasks, the sweeper and the scheduler here."""
+        await self.tasks.start(consume=work)
+        if work:
+            self.scheduler.start()
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+        await self.tasks.stop()
+        await self.quota_notices.drain()
+
+
+def worker(
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Plan what is due, run every due task here, then exit"),
+    ] = False,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=512, help="Tasks run at the same time in this process")
+    ] = 16,
+) -> None:
+    """Run background work (submissions, scans, schedules) until SIGINT or SIGTERM. Many
+    workers on many machines share the work through the database and GIGFORGE_BROKER_URL;
+    with --once, a single pass, e.g. from cron."""
+    from gigforge.migrations import upgrade
+
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    process = Process.build(settings, concurrency=concurrency)
+
+    async def main() -> None:
+        await upgrade(process.database.engine)
+        if once:
+            planned = await process.scheduler.tick()
+            finished = await process.tasks.run_due()
+            await process.quota_notices.drain()
+            await process.database.dispose()
+            typer.echo(f"Worked once: {planned} schedule(s) due, {finished} task run(s) finished.")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await process.start(work=True)
+        logger.info(
+            "worker started",
+            broker=process.tasks.broker.__class__.__name__,
+            concurrency=concurrency,
+            worker=process.tasks.worker_id,
+        )
+        await stop.wait()
+        logger.info("worker stopping")
+        await process.stop()
+        await process.database.dispose()
+
+    asyncio.run(main())
