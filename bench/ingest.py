@@ -106,7 +106,7 @@ async def _ingest(database_url: str, sandbox_url: str, count: int, data_dir: Pat
     from gigforge.app import create_app, freeze_startup_heap
     from gigforge.connections.models import Connection
     from gigforge.connections.vault import vault
-    from gigforge.db import unit_of_work
+    from gigforge.kit.db import unit_of_work
     from gigforge.integrations.framework import Registry
     from gigforge.integrations.freelancer import FreelancerConnector
     from gigforge.migrations import upgrade

@@ -48,7 +48,7 @@ async def _connected_user(context: IntegrationContext, email: str) -> tuple[uuid
     from gigforge.accounts.scopes import scopes_for
     from gigforge.connections.schemas import ConnectionCreate
     from gigforge.connections.service import connections as connection_service
-    from gigforge.db import unit_of_work
+    from gigforge.kit.db import unit_of_work
     from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
 
     async with unit_of_work(context.database) as session:
@@ -72,7 +72,7 @@ async def main(calls: int) -> None:
     from gigforge.app import create_app
     from gigforge.connections.models import Connection
     from gigforge.connections.service import connections as connection_service
-    from gigforge.db import unit_of_work
+    from gigforge.kit.db import unit_of_work
     from gigforge.integrations.framework import LLM, ChatMessage, ChatRequest
     from gigforge.migrations import upgrade
     from gigforge.settings import Settings

@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from gigforge.db import Database, create_engine, unit_of_work
+from gigforge.kit.db import Database, create_engine, unit_of_work
 from gigforge.kit.task_engine import TaskEngine
 from gigforge.kit.tasks import TaskContext, enqueue, registry
 from gigforge.migrations import upgrade

@@ -142,7 +142,7 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 async def test_readiness_fails_when_the_database_is_gone(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    from gigforge.db import Database
+    from gigforge.kit.db import Database
 
     working = app.state.database
     app.state.database = Database.from_url("postgresql+asyncpg://nobody@127.0.0.1:9/none")

@@ -29,7 +29,7 @@ from schemathesis.schemas import BaseSchema
 from factories import DEFAULT_PASSWORD, make_settings
 from gigforge.accounts.scopes import Scope
 from gigforge.app import create_app
-from gigforge.db import create_engine
+from gigforge.kit.db import create_engine
 from gigforge.migrations import upgrade
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import JSON, Column, Integer, MetaData, Table, event, func, insert, select, text
 
-from gigforge.db import create_engine, json_dumps
+from gigforge.kit.db import create_engine, json_dumps
 
 _metadata = MetaData()
 _documents = Table(

@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect
 
-from gigforge.db import Base, create_engine
+from gigforge.kit.db import Base, create_engine
 from gigforge.migrations import alembic_config, import_models, upgrade
 
 

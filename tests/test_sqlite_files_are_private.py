@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from gigforge.db import Database
+from gigforge.kit.db import Database
 
 
 def _mode(path: Path) -> int:

@@ -53,7 +53,7 @@ def _settings(**overrides: object) -> Settings:
 
 def _with_database(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
     """Run `work(session)` in one unit of work on a migrated database."""
-    from gigforge.db import Database, unit_of_work
+    from gigforge.kit.db import Database, unit_of_work
     from gigforge.migrations import upgrade
 
     async def main() -> T:
@@ -80,7 +80,7 @@ def version() -> None:
 @app.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    from gigforge.db import Database
+    from gigforge.kit.db import Database
     from gigforge.migrations import upgrade
 
     settings = _settings()
@@ -96,6 +96,22 @@ def migrate() -> None:
     console.print("database is up to date")
 
 
+def _check_many_workers(settings: Settings, *, reload: bool) -> None:
+    """Several API processes serve requests only. Background work belongs to `gigforge
+    worker` processes (claims and the leader lease would keep N embedded workers correct,
+    but N copies of the sweeper and scheduler is load for nothing), and a sandbox keeps its
+    state in the one process that serves it."""
+    if settings.embedded_worker:
+        raise _fail(
+            "--workers above 1 serves the API only: set GIGFORGE_EMBEDDED_WORKER=false and "
+            "run `gigforge worker` for the background work (docs/deployment.md)"
+        )
+    if settings.sandbox:
+        raise _fail("sandboxes keep their state in one process: serve them with --workers 1")
+    if reload:
+        raise _fail("--reload runs one process: leave out --workers")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -104,6 +120,16 @@ def serve(
     sandbox: Annotated[
         bool, typer.Option("--sandbox", help="Serve every integration's sandbox and use them")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help=(
+                "API processes sharing the port; above 1 needs GIGFORGE_EMBEDDED_WORKER=false "
+                "and `gigforge worker` processes for the background work"
+            ),
+        ),
+    ] = 1,
 ) -> None:
     """Migrate the database, then serve the API and dashboard."""
     import os
@@ -113,6 +139,8 @@ def serve(
     if sandbox:
         os.environ["GIGFORGE_SANDBOX"] = "true"
     settings = _settings()
+    if workers > 1:
+        _check_many_workers(settings, reload=reload)
     migrate()
     shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
     console.print(
@@ -130,6 +158,7 @@ def serve(
         host=host,
         port=port,
         reload=reload,
+        workers=workers,
         log_config=None,
         access_log=False,
         proxy_headers=False,
@@ -149,7 +178,7 @@ def user_create(
 
     from gigforge.accounts.scopes import Role
     from gigforge.accounts.service import auth as auth_service
-    from gigforge.audit.service import SYSTEM
+    from gigforge.kit.actor import SYSTEM
 
     try:
         from pydantic import EmailStr
@@ -207,7 +236,7 @@ def vault_rotate(
     """
     from gigforge.connections.vault import RotationReport, keyring_from_settings
     from gigforge.connections.vault import vault as vault_service
-    from gigforge.db import Database
+    from gigforge.kit.db import Database
     from gigforge.migrations import upgrade
 
     settings = _settings()

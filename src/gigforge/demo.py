@@ -21,12 +21,12 @@ from gigforge.accounts.models import User
 from gigforge.accounts.principal import Principal
 from gigforge.accounts.scopes import Role, scopes_for
 from gigforge.accounts.service import auth as auth_service
-from gigforge.audit.service import SYSTEM
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.models import Connection
 from gigforge.connections.schemas import ConnectionCreate
 from gigforge.connections.service import connections as connection_service
-from gigforge.db import unit_of_work
+from gigforge.kit.actor import SYSTEM
+from gigforge.kit.db import unit_of_work
 from gigforge.kit.errors import GigforgeError
 from gigforge.opportunities.models import Opportunity, OpportunityProfile
 from gigforge.opportunities.scanning import Scanner
@@ -84,6 +84,7 @@ async def run_demo(app: FastAPI, say: Callable[[str], None]) -> DemoResult:
             context=context,
             opportunity_id=best.id,
             budgets=budgets_for(context.settings),
+            router=app.state.router,
         )
         version = (
             await session.execute(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from factories import Account, register
 from gigforge.audit.models import AuditRecord
-from gigforge.db import Database, unit_of_work
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.kit.task_engine import TaskEngine
 from gigforge.kit.tasks import PENDING_DISPATCH, TaskContext, TaskRow, TaskState, enqueue, registry
 

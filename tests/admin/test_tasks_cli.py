@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from gigforge.audit.models import AuditRecord
 from gigforge.cli import app
-from gigforge.db import Database, unit_of_work
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.kit.task_engine import TaskEngine
 from gigforge.kit.tasks import TaskContext, TaskRow, TaskState, enqueue, registry
 from gigforge.migrations import upgrade

@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from factories import register
 from gigforge.audit.models import AuditRecord
-from gigforge.audit.service import SYSTEM, Actor
 from gigforge.audit.service import audit as audit_service
 from gigforge.cli import app as cli
-from gigforge.db import Database, unit_of_work
+from gigforge.kit.actor import SYSTEM, Actor
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.settings import Settings
 
 

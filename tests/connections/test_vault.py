@@ -33,7 +33,7 @@ from gigforge.connections.vault import (
     keyring_from_settings,
 )
 from gigforge.connections.vault import vault as vault_service
-from gigforge.db import Database, unit_of_work
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.settings import Settings
 
 PLAINTEXT = "planted-vault-secret-5e1d9a"

@@ -10,8 +10,8 @@ import httpx
 from fastapi import FastAPI
 
 from factories import Account, register
-from gigforge.db import Database, unit_of_work
 from gigforge.events.catalog import domains_with_events, import_event_types
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.kit.outbox import CATALOG, EventPayload, event_type, publish
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from gigforge.db import Database, unit_of_work
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.kit.schedules import Schedule, Scheduler, ScheduleRun, acquire_lease
 from gigforge.kit.tasks import TaskContext, TaskRow, registry
 

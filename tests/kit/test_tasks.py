@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from gigforge.db import Database, unit_of_work
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.kit.outbox import EventPayload, EventRow, event_type, publish
 from gigforge.kit.task_engine import TaskEngine, broker_from_url
 from gigforge.kit.tasks import TaskContext, TaskRegistry, TaskRow, TaskState, enqueue, registry

@@ -16,8 +16,8 @@ from factories import AppFactory, register
 from gigforge.cli import app as cli
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.models import Connection
-from gigforge.db import unit_of_work
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import unit_of_work
 from gigforge.opportunities.models import SourceSchedule
 from gigforge.opportunities.scheduler import plan_scans
 

@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from factories import Account, AppFactory, connect_oauth, connect_openai, register
-from gigforge.db import unit_of_work
 from gigforge.integrations.framework import ProposalSubmission
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import unit_of_work
 from gigforge.kit.tasks import TaskRow
 from gigforge.opportunities.scanning import Scanner
 from gigforge.proposals.models import Proposal, ProposalStatus

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from factories import register
 from gigforge.audit.models import AuditRecord
-from gigforge.db import Database, unit_of_work
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.kit.task_engine import TaskEngine
 from gigforge.kit.tasks import TaskContext, TaskRow, TaskState, enqueue, registry
 from web_support import csrf_of, sign_in

@@ -19,8 +19,8 @@ from test_web_browser import (
     sync_api,
 )
 
-from gigforge.db import Database, unit_of_work
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.kit.ids import uuid7
 from gigforge.kit.tasks import TaskRow, TaskState
 

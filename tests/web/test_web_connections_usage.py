@@ -14,11 +14,11 @@ from sqlalchemy import select
 from factories import Account, connect_openai, register
 from gigforge.ai.models import AIUsage
 from gigforge.connections.context import IntegrationContext
-from gigforge.db import unit_of_work
 from gigforge.integrations.framework import Registry, UnavailableIntegration
 from gigforge.integrations.onnx_local.spec import SPEC as ONNX_SPEC
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import unit_of_work
 from gigforge.opportunities.models import SourceSchedule
 from gigforge.opportunities.repository import SourceScheduleRepository
 from gigforge.opportunities.scanning import Scanner

@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from factories import register
-from gigforge.db import unit_of_work
+from gigforge.kit.db import unit_of_work
 from gigforge.opportunities.inbound import IMPORT_TEXT_LIMIT
 from gigforge.opportunities.models import Opportunity
 from web_support import csrf_of, sign_in

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from factories import Account, register
-from gigforge.db import unit_of_work
+from gigforge.kit.db import unit_of_work
 from gigforge.opportunities.models import Opportunity
 from gigforge.opportunities.scanning import Scanner
 from gigforge.proposals.models import Proposal, ProposalVersion

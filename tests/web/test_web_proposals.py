@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
 from factories import AppFactory, connect_openai, register
-from gigforge.db import unit_of_work
+from gigforge.kit.db import unit_of_work
 from gigforge.proposals.models import Proposal, ProposalStatus, ProposalVersion
 from web_support import connect_and_scan, csrf_of, sign_in
 

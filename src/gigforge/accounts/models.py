@@ -9,8 +9,8 @@ from sqlalchemy import JSON, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gigforge.accounts.scopes import Role
-from gigforge.db import Base, IdMixin, TimestampMixin
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import Base, IdMixin, TimestampMixin
 
 
 class User(IdMixin, TimestampMixin, Base):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from gigforge.accounts.models import User
 from gigforge.accounts.scopes import Scope
-from gigforge.audit.service import Actor
+from gigforge.kit.actor import Actor
 
 
 @dataclass(frozen=True)

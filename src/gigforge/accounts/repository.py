@@ -18,7 +18,7 @@ from gigforge.accounts.models import (
     User,
 )
 from gigforge.accounts.scopes import Role
-from gigforge.db import dialect_insert
+from gigforge.kit.db import dialect_insert
 from gigforge.kit.repository import Repository
 
 
@@ -38,6 +38,10 @@ class UserRepository(Repository[User]):
 
     def ordered(self) -> Select[User]:
         return self.statement().order_by(User.created_at, User.id)
+
+    async def first(self, limit: int) -> list[User]:
+        """The oldest `limit` accounts."""
+        return list((await self.session.execute(self.ordered().limit(limit))).scalars())
 
 
 class AuthSessionRepository(Repository[AuthSession]):

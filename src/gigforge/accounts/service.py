@@ -38,9 +38,8 @@ from gigforge.accounts.tokens import (
     issue_access_token,
     new_opaque_token,
 )
-from gigforge.audit.models import AuditRecord
-from gigforge.audit.service import Actor
 from gigforge.audit.service import audit as audit_service
+from gigforge.kit.actor import Actor
 from gigforge.kit.clock import utcnow
 from gigforge.kit.email import EmailMessage
 from gigforge.settings import Settings
@@ -411,9 +410,9 @@ class AuthService:
 
     async def _revoke_family(
         self, session: AsyncSession, client: Actor, family: AuthSession, *, reason: str
-    ) -> AuditRecord:
+    ) -> None:
         await AuthSessionRepository(session).revoke(family.id, reason=reason, now=utcnow())
-        return await audit_service.record(
+        await audit_service.record(
             session,
             Actor(user_id=family.user_id, ip=client.ip),
             action="auth.session_revoked",

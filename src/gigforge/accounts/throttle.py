@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.repository import ThrottleRepository
-from gigforge.db import side_session
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import side_session
 from gigforge.kit.errors import TooManyRequests
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.admin.schemas import TaskRead
 from gigforge.admin.service import admin_tasks as admin_task_service
-from gigforge.audit.service import SYSTEM
+from gigforge.cli_support import fail, migrate
+from gigforge.kit.actor import SYSTEM
 from gigforge.kit.console import Record, print_listing
 from gigforge.kit.errors import GigforgeError
 from gigforge.kit.pagination import MAX_PAGE_SIZE, PageParams
@@ -30,30 +31,23 @@ tasks_app = typer.Typer(
     help="Background tasks: list them, retry or discard dead ones.", no_args_is_help=True
 )
 console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
 
 STATE_CHOICES = ", ".join([*(state.value for state in TaskState), "all"])
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
-
-
 def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """`work(session)` in one unit of work on the migrated database the settings name."""
-    from gigforge.db import Database, unit_of_work
-    from gigforge.migrations import upgrade
+    from gigforge.kit.db import Database, unit_of_work
 
     try:
         settings = load_settings()
     except ConfigurationError as exc:
-        raise _fail(str(exc), code=2) from None
+        raise fail(str(exc), code=2) from None
 
     async def main() -> T:
         database = Database.from_url(settings.effective_database_url)
         try:
-            await upgrade(database.engine)
+            await migrate(database)
             async with unit_of_work(database) as session:
                 return await work(session)
         finally:
@@ -62,14 +56,14 @@ def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except GigforgeError as exc:
-        raise _fail(exc.detail) from None
+        raise fail(exc.detail) from None
 
 
 def _task_id(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise _fail(f"not a task id: {raw!r} (see `gigforge tasks list`)") from None
+        raise fail(f"not a task id: {raw!r} (see `gigforge tasks list`)") from None
 
 
 def _row(record: Record) -> list[str]:
@@ -99,7 +93,7 @@ def list_tasks(
         try:
             chosen = TaskState(state)
         except ValueError:
-            raise _fail(f"--state takes one of {STATE_CHOICES}, not {state!r}", code=2) from None
+            raise fail(f"--state takes one of {STATE_CHOICES}, not {state!r}", code=2) from None
 
     async def work(session: AsyncSession) -> list[dict[str, Any]]:
         tasks, _ = await admin_task_service.list(

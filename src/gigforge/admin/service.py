@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.admin.errors import TaskNotDead, TaskNotFound
 from gigforge.admin.repository import TaskRepository
-from gigforge.audit.service import Actor
 from gigforge.audit.service import audit as audit_service
+from gigforge.kit.actor import Actor
 from gigforge.kit.pagination import PageParams
 from gigforge.kit.tasks import TaskRow, TaskState, requeue
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gigforge.db import Base, IdMixin
+from gigforge.kit.db import Base, IdMixin
 
 GENESIS_HASH = "0" * 64
 

@@ -20,24 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.audit.models import GENESIS_HASH, AuditHead, AuditRecord
 from gigforge.audit.repository import AuditRepository
+from gigforge.kit.actor import SYSTEM as SYSTEM
+from gigforge.kit.actor import Actor as Actor
 from gigforge.kit.clock import utcnow
 from gigforge.kit.pagination import PageParams
 from gigforge.kit.redaction import redact
 
 HEAD_ID = 1
 VERIFY_BATCH = 1000
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who did something: a user, through one of their API keys or not, from an address."""
-
-    user_id: uuid.UUID | None = None
-    api_key_id: uuid.UUID | None = None
-    ip: str | None = None
-
-
-SYSTEM = Actor()
 
 
 @dataclass(frozen=True)

@@ -18,51 +18,29 @@ from urllib.parse import parse_qs, urlsplit
 import typer
 from fastapi import FastAPI
 from rich.console import Console
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gigforge.accounts.models import User
-from gigforge.accounts.principal import Principal
-from gigforge.accounts.scopes import scopes_for
+from gigforge.accounts.operator_service import operator
+from gigforge.cli_support import build_app, fail
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.repository import ConnectionRepository
 from gigforge.connections.schemas import ConnectionCreate
 from gigforge.connections.service import connections as connection_service
-from gigforge.db import unit_of_work
 from gigforge.integrations.framework import AuthMode, IntegrationSpec
 from gigforge.kit.console import print_listing
+from gigforge.kit.db import unit_of_work
 from gigforge.kit.errors import GigforgeError
-from gigforge.settings import ConfigurationError, load_settings
 
 T = TypeVar("T")
 
 integrations_app = typer.Typer(help="The installed integrations.", no_args_is_help=True)
 console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
 
 CALLBACK_TIMEOUT_SECONDS = 300
 CALLBACK_PAGE = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close\r\n\r\n"
     b"Gigforge received the authorization. You can close this tab.\n"
 )
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def _app() -> FastAPI:
-    from gigforge.app import create_app
-    from gigforge.migrations import upgrade
-
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        raise _fail(str(exc), code=2) from None
-    app = create_app(settings)
-    asyncio.run(upgrade(app.state.database.engine))
-    return app
 
 
 def _run(app: FastAPI, work: Callable[[AsyncSession, IntegrationContext], Awaitable[T]]) -> T:
@@ -78,22 +56,7 @@ def _run(app: FastAPI, work: Callable[[AsyncSession, IntegrationContext], Awaita
     try:
         return asyncio.run(main())
     except GigforgeError as exc:
-        raise _fail(exc.detail) from None
-
-
-async def _principal(session: AsyncSession, email: str | None) -> Principal:
-    if email is not None:
-        user = (
-            await session.execute(select(User).where(User.email == email.lower()))
-        ).scalar_one_or_none()
-        if user is None:
-            raise GigforgeError(f"no account uses {email}")
-    else:
-        users = (await session.execute(select(User).limit(2))).scalars().all()
-        if len(users) != 1:
-            raise GigforgeError("this server has several accounts (or none): pass --user EMAIL")
-        user = users[0]
-    return Principal(user=user, scopes=frozenset(scopes_for(user.role)))
+        raise fail(exc.detail) from None
 
 
 @integrations_app.command("list")
@@ -102,7 +65,7 @@ def list_integrations(
 ) -> None:
     """Shipped integrations, their capabilities, authentication and limits; those that need an
     optional package say how to enable them."""
-    registry = _app().state.registry
+    registry = build_app().state.registry
     records = [_listed(spec) for spec in registry.specs()]
     records += [
         _listed(item.spec, how_to_enable=item.how_to_enable) for item in registry.unavailable()
@@ -139,11 +102,11 @@ def _listed(spec: IntegrationSpec, *, how_to_enable: str | None = None) -> dict[
 @integrations_app.command("show")
 def show_integration(slug: str) -> None:
     """Everything an integration declares: endpoints, limits, terms, connect form."""
-    app = _app()
+    app = build_app()
     try:
         entry = app.state.registry.get(slug).spec.catalog_entry()
     except GigforgeError as exc:
-        raise _fail(exc.detail) from None
+        raise fail(exc.detail) from None
     console.print_json(json.dumps(entry, default=str))
 
 
@@ -167,7 +130,7 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, separator, value = pair.partition("=")
         if not separator or not key:
-            raise _fail(f"--set takes key=value, got {pair!r}", code=2)
+            raise fail(f"--set takes key=value, got {pair!r}", code=2)
         values[key] = value
     return values
 
@@ -207,12 +170,12 @@ def connect(
     browser: Annotated[bool, typer.Option(help="Open the consent page in a browser")] = True,
 ) -> None:
     """Connect an account: paste its key, or authorize in the browser (OAuth)."""
-    app = _app()
+    app = build_app()
     context: IntegrationContext = app.state.integrations
     try:
         spec = context.spec_for(slug)
     except GigforgeError as exc:
-        raise _fail(exc.detail) from None
+        raise fail(exc.detail) from None
 
     if AuthMode.oauth2_authorization_code in spec.auth_modes:
         _connect_oauth(app, slug=slug, user=user, name=name, browser=browser, base_url=base_url)
@@ -221,7 +184,7 @@ def connect(
     config = _prompt_config(spec.config_schema(), _parse_sets(set_ or []))
 
     async def work(session: AsyncSession, context: IntegrationContext) -> str:
-        principal = await _principal(session, user)
+        principal = await operator.principal_for(session, user)
         connection = await connection_service.create(
             session,
             principal,
@@ -244,7 +207,7 @@ def _connect_oauth(
         waiting = asyncio.create_task(wait_for_callback(port.set_result))
         local_port = await port
         async with unit_of_work(context.database) as session:
-            principal = await _principal(session, user)
+            principal = await operator.principal_for(session, user)
             start = await connection_service.start_oauth(
                 session,
                 principal,
@@ -277,9 +240,9 @@ def _connect_oauth(
     try:
         console.print(asyncio.run(main()))
     except GigforgeError as exc:
-        raise _fail(exc.detail) from None
+        raise fail(exc.detail) from None
     except TimeoutError:
-        raise _fail("no authorization arrived within 5 minutes") from None
+        raise fail("no authorization arrived within 5 minutes") from None
 
 
 def run_integration_test(
@@ -288,10 +251,10 @@ def run_integration_test(
     name: Annotated[str, typer.Option(help="The connection's name")] = "default",
 ) -> None:
     """Run the integration's test call with a stored connection."""
-    app = _app()
+    app = build_app()
 
     async def work(session: AsyncSession, context: IntegrationContext) -> dict[str, Any]:
-        principal = await _principal(session, user)
+        principal = await operator.principal_for(session, user)
         connection = await ConnectionRepository(session).named(principal.user_id, slug, name)
         if connection is None:
             raise GigforgeError(f"no {slug} connection named {name!r}; run gigforge connect")

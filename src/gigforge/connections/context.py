@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gigforge.connections.vault import Keyring
-from gigforge.db import Database
 from gigforge.integrations.framework import IntegrationRuntime, IntegrationSpec, Registry
+from gigforge.kit.db import Database
 from gigforge.kit.errors import Conflict
 from gigforge.settings import OAuthClient, Settings
 

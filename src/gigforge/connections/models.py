@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gigforge.db import Base, IdMixin, TimestampMixin
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import Base, IdMixin, TimestampMixin
 
 
 @dataclass(frozen=True)

@@ -574,7 +574,7 @@ class ConnectionService:
             return None
 
         async def source() -> str:
-            from gigforge.db import unit_of_work
+            from gigforge.kit.db import unit_of_work
 
             async with unit_of_work(context.database) as session:
                 stored = await vault.get(

@@ -28,11 +28,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gigforge.audit.service import SYSTEM
 from gigforge.audit.service import audit as audit_service
 from gigforge.connections.models import Envelope, VaultSecret
 from gigforge.connections.repository import VaultSecretRepository
-from gigforge.db import Database, unit_of_work
+from gigforge.kit.actor import SYSTEM
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.kit.errors import GigforgeError
 from gigforge.settings import Settings
 

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gigforge.audit.service import Actor
-from gigforge.db import Database, unit_of_work
+from gigforge.kit.actor import Actor
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.settings import Settings
 
 

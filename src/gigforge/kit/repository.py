@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from gigforge.db import Base
+from gigforge.kit.db import Base
 from gigforge.kit.pagination import PageParams
 
 ModelT = TypeVar("ModelT", bound=Base)

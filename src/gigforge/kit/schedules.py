@@ -22,8 +22,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gigforge.db import Base, Database, unit_of_work
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import Base, Database, unit_of_work
 from gigforge.kit.tasks import enqueue
 
 logger = structlog.get_logger("gigforge.schedules")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from gigforge.db import Base
+from gigforge.kit.db import Base
 from gigforge.migrations import import_models
 
 import_models()

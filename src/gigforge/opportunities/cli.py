@@ -18,11 +18,11 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from gigforge.app import freeze_startup_heap
-from gigforge.connections.cli import _app, _fail, _principal
+from gigforge.accounts.operator_service import operator
+from gigforge.cli_support import build_app, fail, freeze_startup_heap
 from gigforge.connections.context import IntegrationContext
-from gigforge.db import unit_of_work
 from gigforge.kit.console import print_listing
+from gigforge.kit.db import unit_of_work
 from gigforge.kit.errors import GigforgeError
 from gigforge.opportunities.scanning import Scanner, ScanReport, sources_of
 
@@ -44,13 +44,13 @@ def scan(
 ) -> None:
     """Scan your sources now: progress per source, then a summary. A failing source is
     reported and the others still run."""
-    app = _app()
+    app = build_app()
     context: IntegrationContext = app.state.integrations
     freeze_startup_heap()
 
     async def main() -> list[ScanReport]:
         async with unit_of_work(context.database) as session:
-            principal = await _principal(session, user)
+            principal = await operator.principal_for(session, user)
             sources = await sources_of(session, context, principal.user_id, source)
         if not sources:
             raise GigforgeError(
@@ -85,7 +85,7 @@ def scan(
     try:
         reports = asyncio.run(main())
     except GigforgeError as exc:
-        raise _fail(exc.detail) from None
+        raise fail(exc.detail) from None
     print_listing(
         console,
         headers=("source", "new", "updated", "duplicates", "skipped", "result"),

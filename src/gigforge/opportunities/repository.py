@@ -12,7 +12,7 @@ from sqlalchemy import Select, delete, func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from gigforge.db import dialect_insert
+from gigforge.kit.db import dialect_insert
 from gigforge.kit.repository import Repository
 from gigforge.opportunities.models import (
     InboundEndpoint,

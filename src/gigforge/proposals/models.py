@@ -9,8 +9,8 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Enum, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gigforge.db import Base, IdMixin, TimestampMixin
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import Base, IdMixin, TimestampMixin
 
 Money = BigInteger().with_variant(Integer, "sqlite")
 

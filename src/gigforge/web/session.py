@@ -25,7 +25,7 @@ from gigforge.accounts.repository import AuthSessionRepository
 from gigforge.accounts.schemas import TokenPair
 from gigforge.accounts.service import auth as auth_service
 from gigforge.accounts.tokens import decode_access_token
-from gigforge.audit.service import Actor
+from gigforge.kit.actor import Actor
 from gigforge.kit.deps import SessionDep, SettingsDep, client_ip
 from gigforge.settings import Settings
 

@@ -1,0 +1,50 @@
+"""What every command-line module needs from the process: settings, the app, a way to fail.
+
+Domain `cli.py` modules are entry points that live beside their domain. They reach the app and
+the migrations only through this module, so the layer contract (`make lint`) can tell them
+apart from the domain code below them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from fastapi import FastAPI
+from rich.console import Console
+
+from gigforge.app import freeze_startup_heap
+from gigforge.kit.db import Database
+from gigforge.settings import ConfigurationError, load_settings
+
+__all__ = ["build_app", "fail", "freeze_startup_heap", "migrate"]
+
+errors = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Say what went wrong on stderr and give the exit to raise."""
+    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+async def migrate(database: Database) -> None:
+    """Bring the database to the newest schema."""
+    from gigforge.migrations import upgrade
+
+    await upgrade(database.engine)
+
+
+def build_app() -> FastAPI:
+    """The app built from the environment's settings, on a database migrated to the head."""
+    from gigforge.migrations import upgrade
+
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        raise fail(str(exc), code=2) from None
+    from gigforge.app import create_app
+
+    app = create_app(settings)
+    asyncio.run(upgrade(app.state.database.engine))
+    return app
