@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.principal import Principal
-from gigforge.ai.router import Budgets, RoutedAnswer, Router, Task
+from gigforge.ai.router import Budgets, RoutedAnswer, Task
+from gigforge.ai.router import router as model_router
 from gigforge.audit.service import audit as audit_service
 from gigforge.connections.context import IntegrationContext
 from gigforge.integrations.framework import ChatMessage
@@ -137,7 +138,6 @@ class ProposalService:
         context: IntegrationContext,
         opportunity_id: uuid.UUID,
         budgets: Budgets,
-        router: Router,
         text: str | None = None,
     ) -> Proposal:
         """A first version: the user's own text, or drafted by the router (or the template
@@ -148,9 +148,7 @@ class ProposalService:
         # Written before any row is added, so a refused or failed draft leaves nothing behind.
         author, not_ai, cost = "user", False, 0
         if text is None:
-            answer = await self._write(
-                session, principal, context, router, opportunity, budgets
-            )
+            answer = await self._write(session, principal, context, opportunity, budgets)
             text, author = answer.text, f"{answer.integration}:{answer.model}"
             not_ai, cost = answer.not_ai, answer.cost_micro_usd
         proposal = Proposal(
@@ -182,7 +180,6 @@ class ProposalService:
         session: AsyncSession,
         principal: Principal,
         context: IntegrationContext,
-        router: Router,
         opportunity: Opportunity,
         budgets: Budgets,
     ) -> RoutedAnswer:
@@ -190,7 +187,7 @@ class ProposalService:
         client_name = _client_name(opportunity)
         # A salary is the employer's offer, not a price the freelancer quotes.
         budget = _budget(opportunity) if opportunity.budget_kind != "salary" else ""
-        return await router.complete(
+        return await model_router.complete(
             session,
             principal.user_id,
             context=context,

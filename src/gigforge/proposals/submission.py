@@ -51,6 +51,7 @@ from gigforge.proposals.models import Proposal, ProposalStatus, ProposalVersion
 logger = structlog.get_logger("gigforge.proposals")
 
 SUBMIT_TASK = "proposals.submit"
+LEASE = timedelta(minutes=5)
 RETRY_AFTER = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 DEFAULT_PERIOD_DAYS = 7
@@ -83,14 +84,9 @@ async def enqueue_submission(session: AsyncSession, proposal: Proposal) -> None:
     )
 
 
-async def submit(
-    context: IntegrationContext, proposal_id: uuid.UUID, *, lease: timedelta
-) -> ProposalStatus | None:
-    """Claim, call, record; None when there is nothing to do (sent, withdrawn, not yet due).
-
-    The proposal's claim lasts as long as its task's (`lease`): a rerun of the task after its
-    worker died finds the proposal's claim run out too, and reconciles."""
-    claimed = await _claim(context, proposal_id, lease)
+async def submit(context: IntegrationContext, proposal_id: uuid.UUID) -> ProposalStatus | None:
+    """Claim, call, record; None when there is nothing to do (sent, withdrawn, not yet due)."""
+    claimed = await _claim(context, proposal_id)
     if claimed is None:
         return None
     if claimed.hand_off is not None:
@@ -109,9 +105,7 @@ async def submit(
     return await _record(context, claimed, result=result)
 
 
-async def _claim(
-    context: IntegrationContext, proposal_id: uuid.UUID, lease: timedelta
-) -> _Claimed | None:
+async def _claim(context: IntegrationContext, proposal_id: uuid.UUID) -> _Claimed | None:
     now = utcnow()
     async with unit_of_work(context.database) as session:
         taken = await session.execute(
@@ -128,7 +122,7 @@ async def _claim(
             )
             .values(
                 status=ProposalStatus.submitting,
-                claimed_until=now + lease,
+                claimed_until=now + LEASE,
                 attempts=Proposal.attempts + 1,
             )
             .execution_options(synchronize_session=False)
