@@ -114,6 +114,13 @@ async def request_tokens(
     return body
 
 
+class RefreshRefused(AuthExpired):
+    """The provider refused the refresh token. The unit of work keeps its changes: the
+    connection's `needs_reauth` mark, its audit record and its event commit with the failure."""
+
+    keeps_changes = True
+
+
 class ConnectionTokens(TokenRefresher):
     def __init__(self, context: IntegrationContext, connection: Connection) -> None:
         self.context = context
@@ -189,7 +196,7 @@ class ConnectionTokens(TokenRefresher):
                 )
             except (Permanent, AuthExpired) as exc:
                 await self._needs_reauth(session, connection, reason=exc.detail)
-                raise AuthExpired(
+                raise RefreshRefused(
                     "The provider refused the refresh token; reconnect", integration=self.slug
                 ) from None
             tokens = TokenSet.from_response(body, previous_refresh=current.refresh_token)
@@ -221,8 +228,6 @@ class ConnectionTokens(TokenRefresher):
             target_id=connection.id,
             data={"integration": connection.integration},
         )
-        # This method owns its unit of work: the mark must stick although the refresh failed.
-        await session.commit()
         await self.context.runtime.events.publish(
             "connection.needs_reauth",
             {"connection_id": str(connection.id), "integration": connection.integration},
