@@ -96,6 +96,22 @@ def migrate() -> None:
     console.print("database is up to date")
 
 
+def _check_many_workers(settings: Settings, *, reload: bool) -> None:
+    """Several API processes serve requests only. Background work belongs to `gigforge
+    worker` processes (claims and the leader lease would keep N embedded workers correct,
+    but N copies of the sweeper and scheduler is load for nothing), and a sandbox keeps its
+    state in the one process that serves it."""
+    if settings.embedded_worker:
+        raise _fail(
+            "--workers above 1 serves the API only: set GIGFORGE_EMBEDDED_WORKER=false and "
+            "run `gigforge worker` for the background work (docs/deployment.md)"
+        )
+    if settings.sandbox:
+        raise _fail("sandboxes keep their state in one process: serve them with --workers 1")
+    if reload:
+        raise _fail("--reload runs one process: leave out --workers")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -104,6 +120,16 @@ def serve(
     sandbox: Annotated[
         bool, typer.Option("--sandbox", help="Serve every integration's sandbox and use them")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help=(
+                "API processes sharing the port; above 1 needs GIGFORGE_EMBEDDED_WORKER=false "
+                "and `gigforge worker` processes for the background work"
+            ),
+        ),
+    ] = 1,
 ) -> None:
     """Migrate the database, then serve the API and dashboard."""
     import os
@@ -113,6 +139,8 @@ def serve(
     if sandbox:
         os.environ["GIGFORGE_SANDBOX"] = "true"
     settings = _settings()
+    if workers > 1:
+        _check_many_workers(settings, reload=reload)
     migrate()
     shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104
     console.print(
@@ -130,6 +158,7 @@ def serve(
         host=host,
         port=port,
         reload=reload,
+        workers=workers,
         log_config=None,
         access_log=False,
         proxy_headers=False,

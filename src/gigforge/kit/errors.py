@@ -18,6 +18,8 @@ class GigforgeError(Exception):
     code: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
     keeps_changes: ClassVar[bool] = False
+    # Names of `extensions` an API answer may carry; None means all of them.
+    public_extensions: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
         self.detail = detail or self.title

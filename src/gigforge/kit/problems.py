@@ -168,6 +168,14 @@ def _invalid_params(exc: RequestValidationError) -> list[dict[str, Any]]:
     return params
 
 
+def answer_extensions(exc: GigforgeError) -> dict[str, Any]:
+    """The extensions an answer may carry: an error that names `public_extensions` keeps the
+    rest (an upstream body, a provider's own fields) for logs and its own handlers."""
+    if exc.public_extensions is None:
+        return dict(exc.extensions)
+    return {key: value for key, value in exc.extensions.items() if key in exc.public_extensions}
+
+
 async def _gigforge_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GigforgeError)
     return problem_response(
@@ -177,7 +185,7 @@ async def _gigforge_error(request: Request, exc: Exception) -> JSONResponse:
         title=exc.title,
         detail=exc.detail,
         headers=exc.headers() or None,
-        **exc.extensions,
+        **answer_extensions(exc),
     )
 
 

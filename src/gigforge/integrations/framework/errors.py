@@ -17,9 +17,14 @@ from gigforge.kit.errors import GigforgeError
 
 
 class IntegrationError(GigforgeError):
+    """`extensions` may hold the upstream body excerpt and the provider's own error fields:
+    connectors read them and the transport logs them (redacted), but an API answer carries
+    only `public_extensions`, so nothing the provider sent is echoed to our callers."""
+
     status_code = 502
     code = "integration-error"
     title = "A third-party service failed"
+    public_extensions = frozenset({"integration", "upstream_status", "retry_after"})
 
     def __init__(
         self,

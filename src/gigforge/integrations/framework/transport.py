@@ -106,7 +106,9 @@ class PolicyTransport(httpx.AsyncBaseTransport):
         try:
             response = await self._send_with_policy(request, attempt)
         except IntegrationError as exc:
-            self._record(request, attempt, status=exc.upstream_status, outcome=type(exc).__name__)
+            self._record(
+                request, attempt, status=exc.upstream_status, outcome=type(exc).__name__, error=exc
+            )
             raise
         self._record(request, attempt, status=response.status_code, outcome="ok")
         return response
@@ -310,8 +312,16 @@ class PolicyTransport(httpx.AsyncBaseTransport):
         return bool(request.headers.get(header))
 
     def _record(
-        self, request: httpx.Request, attempt: _Attempt, *, status: int | None, outcome: str
+        self,
+        request: httpx.Request,
+        attempt: _Attempt,
+        *,
+        status: int | None,
+        outcome: str,
+        error: IntegrationError | None = None,
     ) -> None:
+        """One log line per call. A failure's detail and upstream body excerpt are kept here
+        (the log redacts secrets), since API answers leave the body out."""
         latency = time.perf_counter() - attempt.started
         self.metrics.calls.labels(self.spec.slug, str(status or 0), outcome).inc()
         self._latency.observe(latency)
@@ -325,6 +335,11 @@ class PolicyTransport(httpx.AsyncBaseTransport):
             attempts=attempt.number,
             outcome=outcome,
             latency_ms=round(latency * 1000, 2),
+            **(
+                {"error": error.detail, "upstream_body": error.extensions.get("body")}
+                if error is not None
+                else {}
+            ),
         )
 
     async def aclose(self) -> None:
