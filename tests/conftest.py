@@ -18,7 +18,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from factories import AppFactory, make_settings
-from gigforge.ai.router import router as model_router
 from gigforge.app import create_app
 from gigforge.kit.db import Base, Database, create_engine
 from gigforge.migrations import import_models, upgrade
@@ -114,7 +113,7 @@ async def app_factory(
     yield build
     for application in built:
         await application.state.quota_notices.drain()
-        await model_router.close(application.state.database)
+        await application.state.router.close()
         await application.state.database.dispose()
 
 

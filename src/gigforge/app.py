@@ -13,7 +13,6 @@ from fastapi.routing import APIRoute
 from gigforge import __version__
 from gigforge.accounts.endpoints import api_keys_router, auth_router, users_router
 from gigforge.admin.endpoints import router as admin_tasks_router
-from gigforge.ai.router import router as model_router
 from gigforge.audit.endpoints import router as audit_router
 from gigforge.connections.endpoints import router as connections_router
 from gigforge.events.catalog import import_event_types
@@ -78,7 +77,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await app.state.scan_runs.close()
         await process.stop()
-        await model_router.close(database)
         await database.dispose()
 
     app = FastAPI(
@@ -96,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = HttpMetrics()
     app.state.email_sender = email_sender_from_settings(settings)
     app.state.process = process
+    app.state.router = process.router
     app.state.registry = process.registry
     app.state.events = process.events
     app.state.quota_notices = process.quota_notices

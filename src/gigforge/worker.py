@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import structlog
 import typer
 
+from gigforge.ai.router import Router
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.quota import QuotaNotices
 from gigforge.connections.vault import keyring_from_settings
@@ -60,6 +61,7 @@ class Process:
     integrations: IntegrationContext
     tasks: TaskEngine
     scheduler: Scheduler
+    router: Router
     resources: dict[type[Any], Any] = field(default_factory=dict)
 
     @classmethod
@@ -81,7 +83,8 @@ class Process:
             ),
             registry=integration_registry,
         )
-        resources: dict[type[Any], Any] = {IntegrationContext: integrations}
+        router = Router(database)
+        resources: dict[type[Any], Any] = {IntegrationContext: integrations, Router: router}
         tasks = TaskEngine(
             database,
             task_registry(),
@@ -99,6 +102,7 @@ class Process:
             integrations=integrations,
             tasks=tasks,
             scheduler=scheduler,
+            router=router,
             resources=resources,
         )
 
@@ -111,6 +115,7 @@ class Process:
     async def stop(self) -> None:
         await self.scheduler.stop()
         await self.tasks.stop()
+        await self.router.close()
         await self.quota_notices.drain()
 
 
@@ -140,6 +145,7 @@ def worker(
         if once:
             planned = await process.scheduler.tick()
             finished = await process.tasks.run_due()
+            await process.router.close()
             await process.quota_notices.drain()
             await process.database.dispose()
             typer.echo(f"Worked once: {planned} schedule(s) due, {finished} task run(s) finished.")

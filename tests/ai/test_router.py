@@ -12,19 +12,18 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from factories import register
 from gigforge.ai import answers, spend, usage
 from gigforge.ai import router as router_module
-from gigforge.ai.models import AIUsage
+from gigforge.ai.models import AISpendMonth, AIUsage
 from gigforge.ai.router import (
     CACHE_TTL,
     DEFAULT_COMPLETION_TOKENS,
     BudgetExceeded,
     Budgets,
-    ModelOffer,
     NoModelAvailable,
     RoutedAnswer,
     Router,
@@ -40,6 +39,8 @@ from gigforge.integrations.framework import (
     Registry,
 )
 from gigforge.integrations.framework.fallback import NoProviderAnswered
+from gigforge.integrations.framework.spec import ModelOffer
+from gigforge.integrations.openai import SPEC as OPENAI_SPEC
 from gigforge.integrations.openai import OpenAIConnector
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY, OpenAISandbox, create_sandbox
 from gigforge.integrations.template_writer import TemplateWriterConnector
@@ -48,13 +49,34 @@ from gigforge.kit.clock import utcnow
 PRIMARY = "http://primary.openai.test"
 BACKUP = "http://backup.openai.test"
 GENEROUS = Budgets(per_task_micro_usd=1_000_000, monthly_micro_usd=100_000_000)
-GPT_4O = ModelOffer("openai", "gpt-4o", 2_500_000, 10_000_000, 2_500, 0.9)
-GPT_4O_MINI = ModelOffer("openai", "gpt-4o-mini", 150_000, 600_000, 1_500, 0.78)
+
+
+def _offer(
+    name: str, input_price: int, output_price: int, latency_ms: int, quality: float
+) -> ModelOffer:
+    return ModelOffer(
+        name=name,
+        input_price_micro_usd=input_price,
+        output_price_micro_usd=output_price,
+        context_window=128_000,
+        quality=quality,
+        latency_ms=latency_ms,
+    )
+
+
+GPT_4O = _offer("gpt-4o", 2_500_000, 10_000_000, 2_500, 0.9)
+GPT_4O_MINI = _offer("gpt-4o-mini", 150_000, 600_000, 1_500, 0.78)
 CATALOG = (
     GPT_4O,
     GPT_4O_MINI,
-    ModelOffer("openai", "gpt-4.1-mini", 10_000, 10_000, 1_000, 0.5),  # cheap, not good enough
+    _offer("gpt-4.1-mini", 10_000, 10_000, 1_000, 0.5),  # cheap, not good enough
 )
+
+
+class CatalogOpenAI(OpenAIConnector):
+    """OpenAI as its spec would declare the test's catalog: the router reads nothing else."""
+
+    spec = OPENAI_SPEC.model_copy(update={"models": CATALOG})
 
 
 def _patch(monkeypatch: pytest.MonkeyPatch, name: str, value: object) -> None:
@@ -105,7 +127,7 @@ class Gate(httpx.AsyncBaseTransport):
 def sandboxes(app: FastAPI) -> dict[str, OpenAISandbox]:
     primary, backup = create_sandbox(), create_sandbox()
     context: IntegrationContext = app.state.integrations
-    context.registry = Registry([OpenAIConnector, TemplateWriterConnector])
+    context.registry = Registry([CatalogOpenAI, TemplateWriterConnector])
     context.runtime = IntegrationRuntime(
         sleep=_no_wait,
         transports={
@@ -119,9 +141,9 @@ def sandboxes(app: FastAPI) -> dict[str, OpenAISandbox]:
 @pytest.fixture
 async def model_router(app: FastAPI) -> AsyncIterator[Router]:
     """A router of the test's own, closed (its rows written) before the database goes."""
-    router = Router(CATALOG)
+    router = Router(app.state.database)
     yield router
-    await router.close(app.state.database)
+    await router.close()
 
 
 @pytest.fixture
@@ -198,22 +220,34 @@ async def _usage_rows(session: AsyncSession) -> list[AIUsage]:
     return list((await session.scalars(select(AIUsage))).all())
 
 
-async def _spend_elsewhere(session: AsyncSession, user_id: uuid.UUID, cost: int) -> None:
-    """A usage row as another process writes it, behind this router's back."""
-    session.add(
-        AIUsage(
-            user_id=user_id,
-            task="proposal",
-            integration="openai",
-            model="gpt-4o",
-            prompt_tokens=1,
-            completion_tokens=1,
-            cost_micro_usd=cost,
-            latency_ms=1,
-            created_at=utcnow() - timedelta(seconds=1),
+async def _spend_elsewhere(
+    app: FastAPI, user_id: uuid.UUID, cost: int, *, when: datetime | None = None
+) -> None:
+    """A call answered by another process: its reservation, then its usage row written and
+    the reservation settled, as that process's writer does, behind this router's back."""
+    engine = app.state.database.engine
+    moment = when or utcnow()
+    reservation = await spend.reserve(engine, user_id, amount=cost, budget=10**15, now=moment)
+    assert isinstance(reservation, spend.Reservation)
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(AIUsage),
+            [
+                usage.usage_row(
+                    user_id, "proposal", integration="openai", model="gpt-4o", cost=cost
+                )
+                | {"created_at": moment - timedelta(seconds=1)}
+            ],
         )
-    )
-    await session.commit()
+        await spend.settle(connection, reservation, cost=cost)
+
+
+async def _month(session: AsyncSession, user_id: uuid.UUID) -> AISpendMonth:
+    session.expire_all()
+    [month] = (
+        await session.scalars(select(AISpendMonth).where(AISpendMonth.user_id == user_id))
+    ).all()
+    return month
 
 
 async def test_the_cheapest_adequate_model_answers(
@@ -266,7 +300,7 @@ async def test_a_spent_monthly_budget_refuses(
     model_router: Router,
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
-    await _spend_elsewhere(session, asker.user_id, 4_999_990)
+    await _spend_elsewhere(app, asker.user_id, 4_999_990)
     with pytest.raises(BudgetExceeded, match="month"):
         await model_router.complete(
             session,
@@ -291,7 +325,7 @@ async def test_a_failing_provider_falls_back_and_the_answerer_is_recorded(
     answer = await _complete(model_router, session, app, asker.user_id, _ask("Summarise this"))
     assert answer.skipped == (("openai:gpt-4.1-mini@openai-0", "Transient"),)
     assert len(_chat_bodies(sandboxes["backup"])) == 1
-    await model_router.flush(app.state.database)
+    await model_router.flush()
     [row] = await _usage_rows(session)
     assert str(row.connection_id) == asker.connection_ids[1]
     assert row.skipped[0][1] == "Transient"
@@ -405,11 +439,11 @@ async def test_the_template_writer_is_the_last_resort_and_says_it_is_not_ai(
         template_variables={"title": "A job"},
     )
     assert fallback.not_ai is True
-    await model_router.flush(app.state.database)
+    await model_router.flush()
     assert {row.integration for row in await _usage_rows(session)} == {"template_writer"}
 
 
-# Budgets: the ledger in memory against the database
+# Budgets: reserved in the database before each call, settled after it
 
 
 async def test_a_fallback_must_fit_what_is_left_of_the_monthly_budget(
@@ -439,7 +473,7 @@ async def test_a_fallback_must_fit_what_is_left_of_the_monthly_budget(
     ]
 
 
-async def test_usage_not_yet_written_counts_toward_the_monthly_budget(
+async def test_an_answer_holds_its_reservation_until_its_usage_is_written(
     app: FastAPI,
     client: httpx.AsyncClient,
     session: AsyncSession,
@@ -452,7 +486,9 @@ async def test_usage_not_yet_written_counts_toward_the_monthly_budget(
         model_router, session, app, asker.user_id, _ask("Draft a proposal"), task=Task.proposal
     )
     assert await _usage_rows(session) == []
-    assert await model_router.spent_this_month(session, asker.user_id) == first.cost_micro_usd
+    held = await _month(session, asker.user_id)
+    assert held.reserved_micro_usd >= first.cost_micro_usd
+    assert held.spent_micro_usd == 0
     again = _ask("Draft another one")
     with pytest.raises(BudgetExceeded, match="month"):
         await model_router.complete(
@@ -466,9 +502,11 @@ async def test_usage_not_yet_written_counts_toward_the_monthly_budget(
                 monthly_micro_usd=first.cost_micro_usd + _estimate(GPT_4O_MINI, again) - 1,
             ),
         )
-    await model_router.close(app.state.database)
+    await model_router.close()
     [row] = await _usage_rows(session)
     assert row.cost_micro_usd == first.cost_micro_usd
+    settled = await _month(session, asker.user_id)
+    assert (settled.spent_micro_usd, settled.reserved_micro_usd) == (first.cost_micro_usd, 0)
 
 
 async def test_usage_is_kept_when_the_callers_transaction_rolls_back(
@@ -490,7 +528,7 @@ async def test_usage_is_kept_when_the_callers_transaction_rolls_back(
             budgets=GENEROUS,
         )
         await callers.rollback()
-    await model_router.flush(app.state.database)
+    await model_router.flush()
     [row] = await _usage_rows(session)
     assert row.cost_micro_usd == answer.cost_micro_usd
 
@@ -544,7 +582,7 @@ async def test_spend_of_another_process_is_seen_at_once_near_the_cap(
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
     budgets = Budgets(per_task_micro_usd=1_000_000, monthly_micro_usd=5_000_000)
-    await _spend_elsewhere(session, asker.user_id, 4_600_000)
+    await _spend_elsewhere(app, asker.user_id, 4_600_000)
     await _complete(
         model_router,
         session,
@@ -554,7 +592,7 @@ async def test_spend_of_another_process_is_seen_at_once_near_the_cap(
         task=Task.proposal,
         budgets=budgets,
     )
-    await _spend_elsewhere(session, asker.user_id, 400_000)
+    await _spend_elsewhere(app, asker.user_id, 400_000)
     with pytest.raises(BudgetExceeded, match="month"):
         await _complete(
             model_router,
@@ -568,13 +606,12 @@ async def test_spend_of_another_process_is_seen_at_once_near_the_cap(
     assert len(_chat_bodies(sandboxes["primary"])) == 1
 
 
-async def test_spend_of_another_process_is_seen_after_the_refresh_interval(
+async def test_spend_of_another_process_is_seen_by_the_next_call_far_from_the_cap(
     app: FastAPI,
     client: httpx.AsyncClient,
     session: AsyncSession,
     sandboxes: dict[str, OpenAISandbox],
     model_router: Router,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
     budgets = Budgets(per_task_micro_usd=1_000_000, monthly_micro_usd=50_000_000)
@@ -587,8 +624,7 @@ async def test_spend_of_another_process_is_seen_after_the_refresh_interval(
         task=Task.proposal,
         budgets=budgets,
     )
-    await _spend_elsewhere(session, asker.user_id, 50_000_000)
-    _patch(monkeypatch, "REFRESH_SECONDS", 0.0)
+    await _spend_elsewhere(app, asker.user_id, 50_000_000)
     with pytest.raises(BudgetExceeded, match="month"):
         await _complete(
             model_router,
@@ -611,7 +647,7 @@ async def test_a_new_month_starts_from_nothing(
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
     budgets = Budgets(per_task_micro_usd=1_000_000, monthly_micro_usd=5_000_000)
-    await _spend_elsewhere(session, asker.user_id, 5_000_000)
+    await _spend_elsewhere(app, asker.user_id, 5_000_000)
     with pytest.raises(BudgetExceeded, match="month"):
         await _complete(
             model_router,
@@ -663,8 +699,8 @@ async def test_an_answer_stored_by_another_process_is_found_in_the_database(
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
     first = await _complete(model_router, session, app, asker.user_id, _ask("Summarise the brief"))
-    await model_router.flush(app.state.database)
-    elsewhere = Router(CATALOG)
+    await model_router.flush()
+    elsewhere = Router(app.state.database)
     try:
         second = await elsewhere.complete(
             session,
@@ -675,7 +711,7 @@ async def test_an_answer_stored_by_another_process_is_found_in_the_database(
             budgets=GENEROUS,
         )
     finally:
-        await elsewhere.close(app.state.database)
+        await elsewhere.close()
     assert second.cached is True
     assert second.text == first.text
     assert len(_chat_bodies(sandboxes["primary"])) == 1
@@ -803,7 +839,7 @@ async def test_usage_of_a_connection_deleted_before_it_was_written_is_kept_witho
         f"/api/v1/connections/{asker.connection_ids[0]}", headers=asker.headers
     )
     assert deleted.status_code == 204, deleted.text
-    await model_router.flush(app.state.database)
+    await model_router.flush()
     [row] = await _usage_rows(session)
     assert row.connection_id is None
     assert row.cost_micro_usd == answer.cost_micro_usd

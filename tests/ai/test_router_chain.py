@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from factories import AppFactory, register
 from gigforge.ai.models import AIUsage
-from gigforge.ai.router import Budgets, Task, router
+from gigforge.ai.router import Budgets, Task
 from gigforge.integrations.anthropic.sandbox import SANDBOX_API_KEY as ANTHROPIC_KEY
 from gigforge.integrations.framework import ChatMessage
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY as OPENAI_KEY
@@ -46,7 +46,7 @@ async def test_openai_down_anthropic_answers_and_ollama_serves_summaries(
     budgets = Budgets(per_task_micro_usd=1_000_000, monthly_micro_usd=10_000_000)
     async with context.database.sessionmaker() as session:
         assert isinstance(session, AsyncSession)
-        answer = await router.complete(
+        answer = await app.state.router.complete(
             session,
             uuid.UUID(account.user_id),
             context=context,
@@ -57,7 +57,7 @@ async def test_openai_down_anthropic_answers_and_ollama_serves_summaries(
         assert answer.integration == "anthropic"
         assert answer.model.startswith("claude-haiku-4-5")
         assert {label.split(":")[0] for label, _ in answer.skipped} == {"openai"}
-        summary = await router.complete(
+        summary = await app.state.router.complete(
             session,
             uuid.UUID(account.user_id),
             context=context,
@@ -67,7 +67,7 @@ async def test_openai_down_anthropic_answers_and_ollama_serves_summaries(
         )
         assert summary.integration == "ollama"
         assert summary.cost_micro_usd == 0
-    await router.close(context.database)
+    await app.state.router.close()
     async with context.database.sessionmaker() as session:
         recorded = await session.scalars(select(AIUsage.integration).order_by(AIUsage.created_at))
         assert list(recorded) == ["anthropic", "ollama"]

@@ -1,4 +1,4 @@
-"""The app's shutdown writes the usage the model router has not written yet."""
+"""The app's shutdown writes the usage its process's model router has not written yet."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from factories import AppFactory, register
 from gigforge.ai import usage
 from gigforge.ai.models import AIUsage
-from gigforge.ai.router import Budgets, Task, router
+from gigforge.ai.router import Budgets, Task
 from gigforge.integrations.framework import ChatMessage
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
 
@@ -33,7 +33,7 @@ async def test_shutting_the_app_down_writes_the_usage_still_waiting(
             )
             assert created.status_code == 201, created.text
         async with context.database.sessionmaker() as session:
-            answer = await router.complete(
+            answer = await app.state.router.complete(
                 session,
                 uuid.UUID(account.user_id),
                 context=context,

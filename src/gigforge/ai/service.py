@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.principal import Principal
 from gigforge.ai.repository import ModelSpend, UsageRepository
-from gigforge.ai.router import router as model_router
-from gigforge.ai.spend import month_start
+from gigforge.ai.router import Router
+from gigforge.ai.spend import month_start, spent_this_month
 from gigforge.connections.context import IntegrationContext
 from gigforge.kit.clock import utcnow
 
@@ -39,20 +40,30 @@ class MonthSpend:
 
 class AIUsageService:
     async def this_month(
-        self, session: AsyncSession, principal: Principal, *, context: IntegrationContext
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        *,
+        context: IntegrationContext,
+        router: Router,
     ) -> MonthSpend:
-        """Usage recorded by this process is written first, so the figures include the
-        request answered a moment ago."""
-        await model_router.flush(context.database)
-        month = month_start(utcnow())
+        """Usage recorded by this process's router is written first, so the figures include
+        the request answered a moment ago."""
+        await router.flush()
+        now = utcnow()
+        month = month_start(now)
         models = await UsageRepository(session).spend_by_model(principal.user_id, month)
         return MonthSpend(
             month=month,
             models=models,
-            spent_micro_usd=await model_router.spent_this_month(session, principal.user_id),
+            spent_micro_usd=await spent_this_month(session, principal.user_id, now),
             monthly_budget_micro_usd=context.settings.ai_monthly_budget_micro_usd,
             task_budget_micro_usd=context.settings.ai_task_budget_micro_usd,
         )
+
+    async def spent_this_month(self, session: AsyncSession, user_id: uuid.UUID) -> int:
+        """What the user's answered AI calls cost this month, as the monthly budget counts it."""
+        return await spent_this_month(session, user_id, utcnow())
 
 
 ai_usage = AIUsageService()

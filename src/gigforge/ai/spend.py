@@ -1,24 +1,31 @@
-"""Each user's AI spend this month, as this process knows it: a budget check without a query."""
+"""Each user's AI spend per month, reserved in the database before a call and settled after.
+
+The monthly budget is a row per user and month (`ai_spend_months`) that every process checks
+against with one conditional UPDATE: add this call's most it can cost to `reserved` only if
+spent plus reserved stays within the budget. On PostgreSQL the UPDATE locks the row and on
+SQLite the database, so two processes cannot both take the last dollar. Each reservation is
+also a row with an expiry, so one held by a process that died is released by the user's next
+reservation that would otherwise be refused. The reservation commits in its own short
+transaction before the provider is called; the settlement (release what is reserved, add what
+the call really cost) is written with the call's usage row after it, by `usage.UsageWriter`.
+"""
 
 from __future__ import annotations
 
-import math
-import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from gigforge.ai.models import AIUsage
+from gigforge.ai.models import AISpendMonth, AISpendReservation, AIUsage
 
-# How long this process trusts what it read about a user (connections, spend, cached answers)
-# before reading again: the longest it may miss what another process changed.
-REFRESH_SECONDS = 5.0
+# A reservation outlives any call (the policy layer times calls out long before); after it, a
+# reservation left by a process that died no longer holds the user's budget.
+RESERVATION_TTL = timedelta(minutes=15)
 
 # A row for a Core insert, column name to value: far cheaper than an ORM object, on the caller's
 # path and again in the writer.
@@ -29,7 +36,30 @@ def month_start(moment: datetime) -> datetime:
     return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def month_of(moment: datetime) -> date:
+    return moment.date().replace(day=1)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What one call may cost, held in the database until it is settled or released."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    month: date
+    amount: int
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The budget had no room: what was spent and what calls under way held at that moment."""
+
+    spent: int
+    reserved: int
+
+
 async def stored_spend(session: AsyncSession, user_id: uuid.UUID, month: datetime) -> int:
+    """The sum of the month's usage rows."""
     total = await session.scalar(
         select(func.coalesce(func.sum(AIUsage.cost_micro_usd), 0)).where(
             AIUsage.user_id == user_id, AIUsage.created_at >= month
@@ -38,87 +68,125 @@ async def stored_spend(session: AsyncSession, user_id: uuid.UUID, month: datetim
     return int(total or 0)
 
 
-@dataclass
-class _Spend:
-    stored: int = 0
-    unflushed: int = 0
-    reserved: int = 0
-    read_at: float = -math.inf  # time.monotonic() of the last read; never read yet
+async def spent_this_month(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> int:
+    """What answered calls cost this month, as the budget counts it."""
+    spent = await session.scalar(
+        select(AISpendMonth.spent_micro_usd).where(
+            AISpendMonth.user_id == user_id, AISpendMonth.month == month_of(now)
+        )
+    )
+    if spent is None:
+        return await stored_spend(session, user_id, month_start(now))
+    return int(spent)
 
-    @property
-    def total(self) -> int:
-        return self.stored + self.unflushed + self.reserved
 
-
-class SpendLedger:
-    """Each user's spend per month as this process knows it, so a budget check costs no query.
-
-    `stored` is the database's sum at the last read plus what this process wrote since,
-    `unflushed` what it recorded that the writer has not written yet, `reserved` the dearest
-    estimate of each call under way. Checks use their sum, so neither a deferred write nor a
-    concurrent call of the same user is missing from one. Other processes' rows are seen at the
-    next read: REFRESH_SECONDS after the last one, or at once when the user is near the cap,
-    where every call reads (and `Router` writes its usage before returning), so the hard cap is
-    exact where it bites. A read racing this process's own writer can only count a row twice:
-    over-counting refuses a little early, it never lets through a call the database would refuse.
-    A new month is a new entry, read from the database; past months are forgotten once settled.
-    """
-
-    def __init__(self) -> None:
-        self._entries: dict[tuple[uuid.UUID, datetime], _Spend] = {}
-        self._month: datetime | None = None
-
-    async def check(
-        self,
-        session: AsyncSession,
-        user_id: uuid.UUID,
-        month: datetime,
-        *,
-        budget: int,
-        margin: int,
-    ) -> tuple[int, bool]:
-        """(spent, near the cap), read from the database when stale or near the cap."""
-        entry = self._entry(user_id, month)
-        near = budget - entry.total <= margin
-        if near or time.monotonic() - entry.read_at >= REFRESH_SECONDS:
-            before = entry.stored
-            stored = await stored_spend(session, user_id, month)
-            # Rows this process wrote while the query ran may or may not be in its sum: count
-            # them (again), never miss them.
-            entry.stored = stored + entry.stored - before
-            entry.read_at = time.monotonic()
-            near = budget - entry.total <= margin
-        return entry.total, near
-
-    @contextmanager
-    def reserve(self, user_id: uuid.UUID, month: datetime, amount: int) -> Iterator[None]:
-        entry = self._entry(user_id, month)
-        entry.reserved += amount
+async def reserve(
+    engine: AsyncEngine, user_id: uuid.UUID, *, amount: int, budget: int, now: datetime
+) -> Reservation | Refusal:
+    """Hold `amount` of the user's monthly `budget`, committed before this returns."""
+    month = month_of(now)
+    while True:
         try:
-            yield
-        finally:
-            entry.reserved -= amount
+            async with engine.begin() as connection:
+                outcome = await _try_reserve(connection, user_id, month, amount, budget, now)
+        except IntegrityError:
+            continue  # another process created the month's row first: reserve against it
+        if outcome is not None:
+            return outcome
 
-    def recorded(self, usage: Row) -> None:
-        entry = self._entry(usage["user_id"], month_start(usage["created_at"]))
-        entry.unflushed += usage["cost_micro_usd"]
 
-    def settled(self, usage: Row) -> None:
-        """The writer is done with the row (written, or dropped with its deleted user)."""
-        entry = self._entry(usage["user_id"], month_start(usage["created_at"]))
-        entry.unflushed -= usage["cost_micro_usd"]
-        entry.stored += usage["cost_micro_usd"]
+async def release(engine: AsyncEngine, reservation: Reservation) -> None:
+    """Give back a reservation whose call cost nothing (no model answered)."""
+    async with engine.begin() as connection:
+        await settle(connection, reservation, cost=0)
 
-    def unflushed(self, user_id: uuid.UUID, month: datetime) -> int:
-        entry = self._entries.get((user_id, month))
-        return entry.unflushed if entry is not None else 0
 
-    def _entry(self, user_id: uuid.UUID, month: datetime) -> _Spend:
-        if self._month is None or month > self._month:
-            self._month = month
-            self._entries = {
-                key: entry
-                for key, entry in self._entries.items()
-                if key[1] >= month or entry.unflushed or entry.reserved
-            }
-        return self._entries.setdefault((user_id, month), _Spend())
+async def settle(connection: AsyncConnection, reservation: Reservation, *, cost: int) -> None:
+    """Turn a reservation into what the call cost, in the caller's transaction. A reservation
+    released meanwhile as expired is not released twice; the cost is counted either way."""
+    deleted = await connection.execute(
+        delete(AISpendReservation).where(AISpendReservation.id == reservation.id)
+    )
+    held = reservation.amount if deleted.rowcount == 1 else 0
+    await connection.execute(
+        update(AISpendMonth)
+        .where(AISpendMonth.user_id == reservation.user_id, AISpendMonth.month == reservation.month)
+        .values(
+            reserved_micro_usd=AISpendMonth.reserved_micro_usd - held,
+            spent_micro_usd=AISpendMonth.spent_micro_usd + cost,
+        )
+    )
+
+
+async def _try_reserve(
+    connection: AsyncConnection,
+    user_id: uuid.UUID,
+    month: date,
+    amount: int,
+    budget: int,
+    now: datetime,
+) -> Reservation | Refusal | None:
+    """A reservation, a refusal, or None to try again (the month's row was just created)."""
+    row = AISpendMonth.__table__.c
+    taken = await connection.execute(
+        update(AISpendMonth)
+        .where(
+            row.user_id == user_id,
+            row.month == month,
+            row.spent_micro_usd + row.reserved_micro_usd + amount <= budget,
+        )
+        .values(reserved_micro_usd=row.reserved_micro_usd + amount)
+    )
+    if taken.rowcount == 1:
+        reservation = Reservation(uuid.uuid4(), user_id, month, amount)
+        await connection.execute(
+            insert(AISpendReservation).values(
+                id=reservation.id,
+                user_id=user_id,
+                month=month,
+                amount_micro_usd=amount,
+                expires_at=now + RESERVATION_TTL,
+            )
+        )
+        return reservation
+    current = (
+        await connection.execute(
+            select(row.spent_micro_usd, row.reserved_micro_usd).where(
+                row.user_id == user_id, row.month == month
+            )
+        )
+    ).one_or_none()
+    if current is None:
+        # The month's first call: its spend so far is what usage rows already hold.
+        spent = await connection.scalar(
+            select(func.coalesce(func.sum(AIUsage.cost_micro_usd), 0)).where(
+                AIUsage.user_id == user_id,
+                AIUsage.created_at >= month_start(now),
+            )
+        )
+        await connection.execute(
+            insert(AISpendMonth).values(
+                user_id=user_id,
+                month=month,
+                spent_micro_usd=int(spent or 0),
+                reserved_micro_usd=0,
+            )
+        )
+        return None
+    if await _release_expired(connection, user_id, now):
+        return None
+    return Refusal(spent=int(current[0]), reserved=int(current[1]))
+
+
+async def _release_expired(connection: AsyncConnection, user_id: uuid.UUID, now: datetime) -> int:
+    """Release the user's reservations whose calls can no longer be under way."""
+    expired = (
+        await connection.execute(
+            select(
+                AISpendReservation.id, AISpendReservation.month, AISpendReservation.amount_micro_usd
+            ).where(AISpendReservation.user_id == user_id, AISpendReservation.expires_at <= now)
+        )
+    ).all()
+    for reservation_id, month, amount in expired:
+        await settle(connection, Reservation(reservation_id, user_id, month, amount), cost=0)
+    return len(expired)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gigforge.accounts.models import User
 from gigforge.ai.models import AICacheEntry, AIUsage
-from gigforge.ai.spend import Row, SpendLedger
+from gigforge.ai.spend import Reservation, Row, settle
 from gigforge.connections.models import Connection
 from gigforge.kit.clock import utcnow
 
@@ -58,54 +58,59 @@ class UsageWriter:
     """Writes usage rows and answers in batches, after the callers have their answers.
 
     Why deferred: on SQLite one write costs more than all the router may add to a call, and the
-    caller does not need its usage row to use its answer. What still holds: the ledger counts a
-    row from the moment it is recorded until it is written, so no budget check misses it; the
-    row does not ride on the caller's transaction (the provider was paid even when the caller's
-    work rolls back), so a failed request loses no usage. A failed write is retried with backoff,
-    its rows kept and counted meanwhile; a row whose connection was deleted since is written
-    without it, and one whose user was deleted is dropped, as that user's usage was. Rows wait
-    at most FLUSH_SECONDS; `close` (from the app's lifespan) writes what is left, and so does a
-    pending flush cancelled by its event loop shutting down, so only a process killed outright
-    can lose the last FLUSH_SECONDS of usage.
+    caller does not need its usage row to use its answer. What still holds: the call's
+    reservation (`spend.reserve`) holds its most possible cost in the database until the row is
+    written, and the same transaction settles it to the real cost, so no budget check in any
+    process misses it; the row does not ride on the caller's transaction (the provider was paid
+    even when the caller's work rolls back), so a failed request loses no usage. A failed write
+    is retried with backoff, its rows and settlements kept meanwhile; a row whose connection was
+    deleted since is written without it, and one whose user was deleted is dropped, as that
+    user's usage was. Rows wait at most FLUSH_SECONDS; `close` (from the process's shutdown)
+    writes what is left, and so does a pending flush cancelled by its event loop shutting down,
+    so only a process killed outright can lose the last FLUSH_SECONDS of usage (its
+    reservations then expire after RESERVATION_TTL and are released).
     """
 
-    def __init__(self, engine: AsyncEngine, ledger: SpendLedger) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._ledger = ledger
         self._usage: list[Row] = []
+        self._settlements: list[tuple[Reservation, int]] = []
         self._answers: dict[str, Row] = {}
         self._lock = asyncio.Lock()
         self._scheduled: asyncio.Task[None] | None = None
         self._failures = 0
         self._closed = False
 
-    def add(self, usage: Row, answer: Row | None = None) -> None:
-        """Queue an ai_usage row and, for a fresh answer, its ai_cache row."""
-        self._ledger.recorded(usage)
+    def add(
+        self, usage: Row, answer: Row | None = None, reservation: Reservation | None = None
+    ) -> None:
+        """Queue an ai_usage row and, for a fresh answer, its ai_cache row and the settlement
+        of the call's reservation to the row's cost."""
         self._usage.append(usage)
         if answer is not None:
             self._answers[answer["key"]] = answer
+        if reservation is not None:
+            self._settlements.append((reservation, usage["cost_micro_usd"]))
         self._schedule(FLUSH_SECONDS)
 
     async def flush(self) -> None:
         """Write every row recorded so far; rows that cannot be written now are kept."""
         async with self._lock:
-            usage, answers = self._usage, self._answers
+            usage, answers, settlements = self._usage, self._answers, self._settlements
             if not usage and not answers:
                 return
-            self._usage, self._answers = [], {}
+            self._usage, self._answers, self._settlements = [], {}, []
             try:
-                await self._write(usage, list(answers.values()))
+                await self._write(usage, list(answers.values()), settlements)
             except Exception:
                 logger.exception("ai usage write failed; will retry", rows=len(usage))
                 self._usage[:0] = usage
                 self._answers = {**answers, **self._answers}
+                self._settlements[:0] = settlements
                 self._failures += 1
                 self._schedule(min(FLUSH_SECONDS * 2**self._failures, RETRY_MAX_SECONDS))
                 return
             self._failures = 0
-        for row in usage:
-            self._ledger.settled(row)
 
     async def close(self) -> None:
         self._closed = True
@@ -128,8 +133,12 @@ class UsageWriter:
             self._scheduled = None
             await self.flush()
 
-    async def _write(self, usage: list[Row], answers: list[Row]) -> None:
+    async def _write(
+        self, usage: list[Row], answers: list[Row], settlements: list[tuple[Reservation, int]]
+    ) -> None:
         async with self._engine.begin() as connection:
+            for reservation, cost in settlements:
+                await settle(connection, reservation, cost=cost)
             user_ids = {row["user_id"] for row in usage + answers}
             users = set(await connection.scalars(select(User.id).where(User.id.in_(user_ids))))
             connection_ids = {row["connection_id"] for row in usage} - {None}

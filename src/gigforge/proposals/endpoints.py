@@ -14,6 +14,7 @@ from gigforge.accounts.auth import RequireScope
 from gigforge.accounts.errors import InsufficientScope, InvalidToken
 from gigforge.accounts.principal import Principal
 from gigforge.accounts.scopes import Scope
+from gigforge.ai.deps import RouterDep
 from gigforge.ai.router import BudgetExceeded, NoModelAvailable
 from gigforge.connections.endpoints import ContextDep
 from gigforge.kit.deps import SessionDep, SettingsDep
@@ -83,6 +84,7 @@ async def create_proposal(
     session: SessionDep,
     settings: SettingsDep,
     context: ContextDep,
+    router: RouterDep,
     principal: Writer,
 ) -> ProposalRead:
     """Draft a proposal for an opportunity (with AI unless you give the text)."""
@@ -92,6 +94,7 @@ async def create_proposal(
         context=context,
         opportunity_id=body.opportunity_id,
         budgets=budgets_for(settings),
+        router=router,
         text=body.text,
     )
     return await _read(session, proposal)
@@ -108,6 +111,7 @@ async def accept_job(
     session: SessionDep,
     settings: SettingsDep,
     context: ContextDep,
+    router: RouterDep,
     principal: Writer,
 ) -> ProposalRead:
     """The seed contract's accept: a proposal for the job, submitted once you approve it."""
@@ -128,6 +132,7 @@ async def accept_job(
         context=context,
         opportunity_id=opportunity.id,
         budgets=budgets_for(settings),
+        router=router,
         text=body.custom_proposal,
     )
     return await _read(session, proposal)

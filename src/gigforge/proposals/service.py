@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.principal import Principal
-from gigforge.ai.router import Budgets, RoutedAnswer, Task
-from gigforge.ai.router import router as model_router
+from gigforge.ai.router import Budgets, RoutedAnswer, Router, Task
 from gigforge.audit.service import audit as audit_service
 from gigforge.connections.context import IntegrationContext
 from gigforge.integrations.framework import ChatMessage
@@ -138,6 +137,7 @@ class ProposalService:
         context: IntegrationContext,
         opportunity_id: uuid.UUID,
         budgets: Budgets,
+        router: Router,
         text: str | None = None,
     ) -> Proposal:
         """A first version: the user's own text, or drafted by the router (or the template
@@ -148,7 +148,9 @@ class ProposalService:
         # Written before any row is added, so a refused or failed draft leaves nothing behind.
         author, not_ai, cost = "user", False, 0
         if text is None:
-            answer = await self._write(session, principal, context, opportunity, budgets)
+            answer = await self._write(
+                session, principal, context, router, opportunity, budgets
+            )
             text, author = answer.text, f"{answer.integration}:{answer.model}"
             not_ai, cost = answer.not_ai, answer.cost_micro_usd
         proposal = Proposal(
@@ -180,6 +182,7 @@ class ProposalService:
         session: AsyncSession,
         principal: Principal,
         context: IntegrationContext,
+        router: Router,
         opportunity: Opportunity,
         budgets: Budgets,
     ) -> RoutedAnswer:
@@ -187,7 +190,7 @@ class ProposalService:
         client_name = _client_name(opportunity)
         # A salary is the employer's offer, not a price the freelancer quotes.
         budget = _budget(opportunity) if opportunity.budget_kind != "salary" else ""
-        return await model_router.complete(
+        return await router.complete(
             session,
             principal.user_id,
             context=context,

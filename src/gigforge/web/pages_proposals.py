@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from gigforge.accounts.scopes import Scope
+from gigforge.ai.deps import RouterDep
 from gigforge.connections.endpoints import ContextDep
 from gigforge.kit.deps import SessionDep, SettingsDep
 from gigforge.kit.errors import GigforgeError, NotFound
@@ -217,7 +218,9 @@ async def opportunity_page(opportunity_id: uuid.UUID, page: ReadingPage) -> Resp
 
 
 @router.post("/opportunities/{opportunity_id}/proposals")
-async def draft(opportunity_id: uuid.UUID, page: PostingPage, context: ContextDep) -> Response:
+async def draft(
+    opportunity_id: uuid.UUID, page: PostingPage, context: ContextDep, router: RouterDep
+) -> Response:
     """Draft with the model router (or the template writer, labelled as not AI)."""
     if not page.can_write:
         return _forbidden(page)
@@ -231,6 +234,7 @@ async def draft(opportunity_id: uuid.UUID, page: PostingPage, context: ContextDe
             context=context,
             opportunity_id=row.id,
             budgets=budgets_for(page.settings),
+            router=router,
         )
     except GigforgeError as exc:
         return await _opportunity_page(page, row, problem=exc.detail, status_code=exc.status_code)

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from gigforge.ai.deps import RouterDep
 from gigforge.ai.service import ai_usage as ai_usage_service
 from gigforge.connections.endpoints import ContextDep
 from gigforge.connections.usage import connection_usage as connection_usage_service
@@ -59,10 +60,16 @@ class ModelRow:
 
 @router.get("/usage")
 async def usage_page(
-    request: Request, session: SessionDep, context: ContextDep, viewer: CurrentViewer
+    request: Request,
+    session: SessionDep,
+    context: ContextDep,
+    router: RouterDep,
+    viewer: CurrentViewer,
 ) -> Response:
     connections = await connection_usage_service.windows(session, viewer.principal, context=context)
-    month = await ai_usage_service.this_month(session, viewer.principal, context=context)
+    month = await ai_usage_service.this_month(
+        session, viewer.principal, context=context, router=router
+    )
     models = []
     for item in month.models:
         try:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
-from gigforge.ai.router import router as model_router
+from gigforge.ai.service import ai_usage as ai_usage_service
 from gigforge.connections.models import ConnectionStatus
 from gigforge.connections.service import connections as connection_service
 from gigforge.kit.clock import utcnow
@@ -132,7 +132,7 @@ async def needs_attention(
                 )
             )
     budget = settings.ai_monthly_budget_micro_usd
-    if await model_router.spent_this_month(session, user_id) >= budget:
+    if await ai_usage_service.spent_this_month(session, user_id) >= budget:
         notices.append(
             Notice(
                 "This month's AI budget is spent: drafting with AI is refused until the 1st, "

@@ -23,6 +23,7 @@ from gigforge.integrations.framework import (
     RateLimitHeaders,
     TermsOfUse,
 )
+from gigforge.integrations.framework.spec import ModelOffer
 
 API_REFERENCE = "https://platform.claude.com/docs/en/api/messages/create"
 
@@ -92,4 +93,24 @@ SPEC = IntegrationSpec(
     ),
     pagination=Pagination.cursor,
     test_call="GET /v1/models: lists the models the key can use",
+    # Published list prices (https://www.anthropic.com/pricing#api), checked 2026-11-22;
+    # quality and latency are Gigforge's own rough ratings for drafting work.
+    models=(
+        ModelOffer(
+            name="claude-haiku-4-5",
+            input_price_micro_usd=1_000_000,
+            output_price_micro_usd=5_000_000,
+            context_window=200_000,
+            quality=0.82,
+            latency_ms=1_500,
+        ),
+        ModelOffer(
+            name="claude-sonnet-4-5",
+            input_price_micro_usd=3_000_000,
+            output_price_micro_usd=15_000_000,
+            context_window=200_000,
+            quality=0.93,
+            latency_ms=3_000,
+        ),
+    ),
 )

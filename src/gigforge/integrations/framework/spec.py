@@ -94,6 +94,55 @@ class TermsOfUse(BaseModel):
     forbids: tuple[str, ...] = ()
 
 
+class ModelTask(StrEnum):
+    """What a language model is asked to do; each task needs its own least quality."""
+
+    proposal = "proposal"
+    analysis = "analysis"
+    writing = "writing"
+    code = "code"
+    summary = "summary"
+
+
+PER_MILLION_TOKENS = 10**6
+
+
+class ModelOffer(BaseModel):
+    """One model a vendor serves, as the model router chooses among them.
+
+    Prices are the vendor's published list prices in micro-dollars per million tokens; `None`
+    means the price is not known, and an unpriced model is never chosen, since its cost could
+    not be held to a budget. `quality` (0 to 1) and `latency_ms` are Gigforge's own rough
+    ratings for drafting work; `tasks` are the tasks the model is fit for.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    input_price_micro_usd: int | None = Field(ge=0, description="per million input tokens")
+    output_price_micro_usd: int | None = Field(ge=0, description="per million output tokens")
+    context_window: int = Field(gt=0, description="input and output tokens the model takes")
+    quality: float = Field(ge=0, le=1)
+    latency_ms: int = Field(default=2_000, ge=0)
+    tasks: frozenset[ModelTask] = frozenset(ModelTask)
+    leaves_machine: bool = Field(
+        default=True, description="Prompts go to another machine, so personal data is masked"
+    )
+
+    @property
+    def priced(self) -> bool:
+        return self.input_price_micro_usd is not None and self.output_price_micro_usd is not None
+
+    def estimate(self, prompt_tokens: int, completion_tokens: int) -> int:
+        """The cost of a call in micro-dollars; only for a priced model."""
+        if self.input_price_micro_usd is None or self.output_price_micro_usd is None:
+            raise ValueError(f"{self.name} has no price")
+        return (
+            prompt_tokens * self.input_price_micro_usd
+            + completion_tokens * self.output_price_micro_usd
+        ) // PER_MILLION_TOKENS
+
+
 class IntegrationSpec(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
 
@@ -133,6 +182,11 @@ class IntegrationSpec(BaseModel):
     )
     test_call: str | None = Field(
         default=None, description="What `test` calls to prove a connection works"
+    )
+    models: tuple[ModelOffer, ...] = Field(
+        default=(),
+        description="The language models an llm integration serves, with their prices; the "
+        "model router chooses only among these",
     )
 
     @field_validator("rate_limits")
@@ -183,4 +237,5 @@ class IntegrationSpec(BaseModel):
             "oauth": self.oauth.model_dump() if self.oauth else None,
             "terms": self.terms.model_dump(),
             "config_schema": self.config_schema(),
+            "models": [offer.model_dump(mode="json") for offer in self.models],
         }

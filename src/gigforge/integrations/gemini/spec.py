@@ -22,6 +22,7 @@ from gigforge.integrations.framework import (
     RateLimitHeaders,
     TermsOfUse,
 )
+from gigforge.integrations.framework.spec import ModelOffer
 
 API_REFERENCE = "https://ai.google.dev/api/generate-content"
 
@@ -85,4 +86,16 @@ SPEC = IntegrationSpec(
     rate_limit_headers=RateLimitHeaders(retry_after="Retry-After"),
     pagination=Pagination.cursor,
     test_call="GET /v1beta/models: lists the models the key can use",
+    # Published list prices (https://ai.google.dev/gemini-api/docs/pricing, paid tier, prompts
+    # up to 200K tokens), checked 2026-11-22; quality and latency are Gigforge's own ratings.
+    models=(
+        ModelOffer(
+            name="gemini-2.5-flash",
+            input_price_micro_usd=300_000,
+            output_price_micro_usd=2_500_000,
+            context_window=1_048_576,
+            quality=0.8,
+            latency_ms=1_500,
+        ),
+    ),
 )

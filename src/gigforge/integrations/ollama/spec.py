@@ -20,6 +20,7 @@ from gigforge.integrations.framework import (
     Pagination,
     TermsOfUse,
 )
+from gigforge.integrations.framework.spec import ModelOffer, ModelTask
 
 API_REFERENCE = "https://github.com/ollama/ollama/blob/main/docs/api.md"
 
@@ -68,4 +69,18 @@ SPEC = IntegrationSpec(
     config_model=OllamaConfig,
     pagination=Pagination.none,
     test_call="GET /api/tags: lists the models pulled on the server",
+    # Runs on the user's machine: free, and prompts stay there. Only the model Gigforge's docs
+    # tell users to pull is offered; it is rated for analysis and summaries, not for drafting.
+    models=(
+        ModelOffer(
+            name="llama3.1:8b",
+            input_price_micro_usd=0,
+            output_price_micro_usd=0,
+            context_window=131_072,
+            quality=0.6,
+            latency_ms=6_000,
+            tasks=frozenset({ModelTask.analysis, ModelTask.summary}),
+            leaves_machine=False,
+        ),
+    ),
 )

@@ -71,6 +71,8 @@ SPEC = IntegrationSpec(
     docs_url=API_REFERENCE,
     pagination=Pagination.none,
     test_call="Load the model: its declared input and output names, types and shapes",
+    # A task model with named tensors, not a chat model: the model router never picks it.
+    models=(),
     terms=TermsOfUse(
         url="https://github.com/microsoft/onnxruntime/blob/main/LICENSE",
         summary=(

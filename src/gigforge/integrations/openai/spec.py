@@ -22,6 +22,7 @@ from gigforge.integrations.framework import (
     RateLimitHeaders,
     TermsOfUse,
 )
+from gigforge.integrations.framework.spec import ModelOffer
 
 API_REFERENCE = "https://platform.openai.com/docs/api-reference/chat/create"
 
@@ -111,4 +112,32 @@ SPEC = IntegrationSpec(
     ),
     pagination=Pagination.none,
     test_call="GET /v1/models: lists the models the key can use",
+    # Published list prices (https://openai.com/api/pricing/), checked 2026-11-22; quality and
+    # latency are Gigforge's own rough ratings for drafting work.
+    models=(
+        ModelOffer(
+            name="gpt-4o-mini",
+            input_price_micro_usd=150_000,
+            output_price_micro_usd=600_000,
+            context_window=128_000,
+            quality=0.78,
+            latency_ms=1_500,
+        ),
+        ModelOffer(
+            name="gpt-4.1-mini",
+            input_price_micro_usd=400_000,
+            output_price_micro_usd=1_600_000,
+            context_window=1_047_576,
+            quality=0.8,
+            latency_ms=1_500,
+        ),
+        ModelOffer(
+            name="gpt-4o",
+            input_price_micro_usd=2_500_000,
+            output_price_micro_usd=10_000_000,
+            context_window=128_000,
+            quality=0.9,
+            latency_ms=2_500,
+        ),
+    ),
 )

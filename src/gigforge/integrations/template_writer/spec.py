@@ -17,6 +17,8 @@ from gigforge.integrations.framework.spec import (
     AuthMode,
     Capability,
     IntegrationSpec,
+    ModelOffer,
+    ModelTask,
     Pagination,
     TermsOfUse,
 )
@@ -71,6 +73,21 @@ SPEC = IntegrationSpec(
     docs_url=SANDBOX_REFERENCE,
     pagination=Pagination.none,
     test_call="Compile every template: the models it offers, such as template:proposal",
+    # The built-in templates, offered to the model router as its last resort: free, local, and
+    # rated 0 so it never prefers them to a model. The answer is labelled "not written by AI".
+    models=tuple(
+        ModelOffer(
+            name=f"{MODEL_PREFIX}{task.value}",
+            input_price_micro_usd=0,
+            output_price_micro_usd=0,
+            context_window=1_000_000,
+            quality=0.0,
+            latency_ms=0,
+            tasks=frozenset({task}),
+            leaves_machine=False,
+        )
+        for task in (ModelTask.proposal, ModelTask.summary)
+    ),
     terms=TermsOfUse(
         url=SANDBOX_REFERENCE,
         summary=(
