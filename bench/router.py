@@ -1,16 +1,18 @@
 """Time the model router adds per call, against a direct call to the same provider.
 
 Both paths call the OpenAI sandbox in-process: (a) the OpenAI connector (the official SDK over
-the policy layer) directly, (b) `router.complete` for the same prompts, inside the caller's unit
-of work (its commit included): candidate selection from the user's connections, the monthly
-budget check, masking, the cache lookup, the call, and the usage and cache rows handed to the
-router's writer. Prompts differ call by call so the cache never answers. Prints the median, p99
-and mean of each and the differences.
+the policy layer) directly, (b) the app's own router (`app.state.router`) `complete` for the
+same prompts, inside the caller's unit of work (its commit included): candidate selection from
+the user's connections and the models their specs declare, masking, the cache lookup, the
+monthly budget reserved in the database (one short committed transaction before the call), the
+call, and the usage and cache rows handed to the router's writer. Prompts differ call by call so
+the cache never answers. Prints the median, p99 and mean of each and the differences.
 
-The writer stores those rows in batches after the answers (`gigforge.ai.router.UsageWriter`);
-its batches run on the same event loop between and during later calls, so their cost lands in
-the p99 and mean of whichever path they interrupt rather than in the router's median. The bench
-closes the router at the end and checks that every routed call left its usage row.
+The writer stores those rows in batches after the answers, settling each call's reservation to
+its real cost in the same transaction (`gigforge.ai.usage.UsageWriter`); its batches run on the
+same event loop between and during later calls, so their cost lands in the p99 and mean of
+whichever path they interrupt rather than in the router's median. The bench closes the router
+at the end and checks that every routed call left its usage row.
 
     python bench/router.py [--calls 300]
 """
@@ -48,8 +50,8 @@ async def _connected_user(context: IntegrationContext, email: str) -> tuple[uuid
     from gigforge.accounts.scopes import scopes_for
     from gigforge.connections.schemas import ConnectionCreate
     from gigforge.connections.service import connections as connection_service
-    from gigforge.kit.db import unit_of_work
     from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
+    from gigforge.kit.db import unit_of_work
 
     async with unit_of_work(context.database) as session:
         user = User(email=email, full_name="Bench Person", password_hash="!")  # noqa: S106 - cannot sign in
@@ -68,12 +70,12 @@ async def main(calls: int) -> None:
     from sqlalchemy import func, select
 
     from gigforge.ai.models import AIUsage
-    from gigforge.ai.router import Budgets, Task, router
+    from gigforge.ai.router import Budgets, Task
     from gigforge.app import create_app
     from gigforge.connections.models import Connection
     from gigforge.connections.service import connections as connection_service
-    from gigforge.kit.db import unit_of_work
     from gigforge.integrations.framework import LLM, ChatMessage, ChatRequest
+    from gigforge.kit.db import unit_of_work
     from gigforge.migrations import upgrade
     from gigforge.settings import Settings
 
@@ -87,6 +89,7 @@ async def main(calls: int) -> None:
         )
         app = create_app(settings)
         context = app.state.integrations
+        router = app.state.router
         await upgrade(context.database.engine)
         # The sandbox's own 500 requests a minute would stall one call of a long run for the
         # rest of its minute; the policy layer paces each connection the same way, so each path
@@ -129,7 +132,7 @@ async def main(calls: int) -> None:
             if index >= 20:
                 direct.append(direct_time)
                 routed.append(routed_time)
-        await router.close(context.database)
+        await router.close()
         async with unit_of_work(context.database) as session:
             recorded = await session.scalar(select(func.count()).select_from(AIUsage))
         await context.database.dispose()

@@ -1,11 +1,12 @@
 """One worker process spending a user's AI budget, for test_budget_across_processes.
 
-    python tests/ai/spend_worker.py SETTINGS_PICKLE USER_ID BUDGET CALLS GO_FILE
+    python tests/ai/spend_worker.py SETTINGS_PICKLE USER_ID BUDGET CALLS READY_FILE GO_FILE
 
 It builds the process's light context (`worker.Process`, with its own database engine and
-model router), points OpenAI connections at an in-process sandbox, waits until GO_FILE exists
-(so both processes start together), then drafts summaries until CALLS are done, and prints a
-JSON line: how many calls were answered, how many refused for the budget, and what they cost.
+model router), points OpenAI connections at an in-process sandbox, creates READY_FILE and waits
+until GO_FILE exists (so both processes start spending together), then drafts summaries until
+CALLS are done, and prints a JSON line: how many calls were answered, how many refused for the
+budget, and what they cost.
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ def _wait_for(go_file: Path) -> None:
         time.sleep(0.01)
 
 
-async def main(settings: Settings, user_id: str, budget: int, calls: int, go_file: Path) -> None:
+async def main(
+    settings: Settings, user_id: str, budget: int, calls: int, ready_file: Path, go_file: Path
+) -> None:
     process = Process.build(settings)
     sandbox = create_sandbox(requests_per_minute=10**6)
     context = process.integrations
@@ -48,6 +51,7 @@ async def main(settings: Settings, user_id: str, budget: int, calls: int, go_fil
         sleep=_no_wait, transports={SANDBOX_URL: httpx.ASGITransport(app=sandbox.app)}
     )
     budgets = Budgets(per_task_micro_usd=10**6, monthly_micro_usd=budget)
+    await asyncio.to_thread(ready_file.touch)
     await asyncio.to_thread(_wait_for, go_file)
     answered, refused, cost = 0, 0, 0
     for index in range(calls):
@@ -78,6 +82,6 @@ async def main(settings: Settings, user_id: str, budget: int, calls: int, go_fil
 
 
 if __name__ == "__main__":
-    path, user, budget, calls, go = sys.argv[1:6]
+    path, user, budget, calls, ready, go = sys.argv[1:7]
     loaded = pickle.loads(Path(path).read_bytes())  # noqa: S301 - the test's own file
-    asyncio.run(main(loaded, user, int(budget), int(calls), Path(go)))
+    asyncio.run(main(loaded, user, int(budget), int(calls), Path(ready), Path(go)))

@@ -6,6 +6,7 @@ import asyncio
 import json
 import pickle
 import sys
+import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -51,7 +52,14 @@ async def _user_with_openai(app: FastAPI, client: httpx.AsyncClient) -> uuid.UUI
     return uuid.UUID(account.user_id)
 
 
-async def _worker(settings_file: Path, user_id: uuid.UUID, go: Path) -> dict[str, int]:
+def _wait_for(*files: Path) -> None:
+    deadline = time.monotonic() + 120
+    while not all(file.exists() for file in files):
+        assert time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.01)
+
+
+async def _worker(settings_file: Path, user_id: uuid.UUID, ready: Path, go: Path) -> dict[str, int]:
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         str(WORKER),
@@ -59,6 +67,7 @@ async def _worker(settings_file: Path, user_id: uuid.UUID, go: Path) -> dict[str
         str(user_id),
         str(BUDGET),
         str(CALLS_EACH),
+        str(ready),
         str(go),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -76,11 +85,9 @@ async def test_two_worker_processes_spending_at_once_cannot_pass_the_monthly_bud
     settings_file = tmp_path / "settings.pickle"
     settings_file.write_bytes(pickle.dumps(app.state.settings))
     go = tmp_path / "go"
-    workers = [
-        asyncio.create_task(_worker(settings_file, user_id, go)),
-        asyncio.create_task(_worker(settings_file, user_id, go)),
-    ]
-    await asyncio.sleep(0.5)
+    ready = [tmp_path / "ready-1", tmp_path / "ready-2"]
+    workers = [asyncio.create_task(_worker(settings_file, user_id, file, go)) for file in ready]
+    await asyncio.to_thread(_wait_for, *ready)
     go.touch()
     results = await asyncio.gather(*workers)
 
