@@ -17,9 +17,9 @@ from gigforge.kit.errors import NotFound, Unauthorized
 from gigforge.kit.money import major_to_minor
 from gigforge.kit.pagination import PageParamsDep
 from gigforge.kit.problems import problem_responses
-from gigforge.opportunities.repository import OpportunityFilter
 from gigforge.opportunities.schemas import (
     FilterAmount,
+    OpportunityFilter,
     OpportunityList,
     OpportunityRead,
     OutcomeBody,

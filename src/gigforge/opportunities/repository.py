@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,20 +20,7 @@ from gigforge.opportunities.models import (
     OpportunityProfile,
     SourceSchedule,
 )
-from gigforge.opportunities.schemas import Sort
-
-
-@dataclass(frozen=True)
-class OpportunityFilter:
-    platform: str | None = None
-    min_budget_minor: int | None = None
-    max_budget_minor: int | None = None
-    skills: tuple[str, ...] = ()
-    q: str | None = None
-    min_score: float | None = None
-    posted_after: datetime | None = None
-    include_dismissed: bool = False
-    include_duplicates: bool = False
+from gigforge.opportunities.schemas import OpportunityFilter, Sort
 
 
 def _escape_like(value: str) -> str:
@@ -53,6 +39,25 @@ _SORTS: dict[Sort, tuple[ColumnElement[Any], ...]] = {
 
 class OpportunityRepository(Repository[Opportunity]):
     model = Opportunity
+
+    async def titles(
+        self, user_id: uuid.UUID, opportunity_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, str]:
+        if not opportunity_ids:
+            return {}
+        statement = select(Opportunity.id, Opportunity.title).where(
+            Opportunity.user_id == user_id, Opportunity.id.in_(set(opportunity_ids))
+        )
+        return {row.id: row.title for row in await self.session.execute(statement)}
+
+    async def get_by_external_id(
+        self, user_id: uuid.UUID, *, platform: str, external_id: str
+    ) -> Opportunity | None:
+        return await self.get_one(
+            self.scoped(user_id).where(
+                Opportunity.platform == platform, Opportunity.external_id == external_id
+            )
+        )
 
     def filtered(
         self, user_id: uuid.UUID, criteria: OpportunityFilter, sort: Sort

@@ -4,12 +4,20 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from gigforge.kit.money import MajorAmount, parse_major_units
 from gigforge.kit.schemas import InputSchema, OutputSchema
@@ -93,6 +101,45 @@ class BudgetRead(OutputSchema):
     min: MajorAmount | None
     max: MajorAmount | None
     currency: str | None
+
+
+@dataclass(frozen=True)
+class OpportunityFilter:
+    """What a listing of opportunities is narrowed to (the API's and the dashboard's filters)."""
+
+    platform: str | None = None
+    min_budget_minor: int | None = None
+    max_budget_minor: int | None = None
+    skills: tuple[str, ...] = ()
+    q: str | None = None
+    min_score: float | None = None
+    posted_after: datetime | None = None
+    include_dismissed: bool = False
+    include_duplicates: bool = False
+
+
+class OpportunityBrief(BaseModel):
+    """What another domain reads of one opportunity: proposals draft from it and submit to it.
+
+    A copy, not the row: the reader cannot change an opportunity behind this domain's back.
+    """
+
+    model_config = ConfigDict(from_attributes=True, frozen=True)
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    platform: str
+    external_id: str
+    url: str
+    title: str
+    description_text: str
+    skills: list[str]
+    client: dict[str, Any]
+    budget_kind: str | None
+    budget_min_minor: int | None
+    budget_max_minor: int | None
+    currency: str | None
+    success_probability: float
 
 
 class OpportunityRead(OutputSchema):

@@ -18,14 +18,12 @@ from gigforge.kit.pagination import PageParams
 from gigforge.opportunities.analysis import PRIOR, ModelWeights
 from gigforge.opportunities.learning import fit
 from gigforge.opportunities.models import Opportunity, OpportunityProfile
-from gigforge.opportunities.repository import (
-    OpportunityFilter,
-    OpportunityRepository,
-    ProfileRepository,
-)
+from gigforge.opportunities.repository import OpportunityRepository, ProfileRepository
 from gigforge.opportunities.schemas import (
     BudgetRead,
     CCAAnalysis,
+    OpportunityBrief,
+    OpportunityFilter,
     OpportunityRead,
     ProfileBody,
     ProfileRead,
@@ -183,6 +181,33 @@ class OpportunityService:
         )
         await session.flush()
         return row
+
+    async def brief(
+        self, session: AsyncSession, *, user_id: uuid.UUID, opportunity_id: uuid.UUID
+    ) -> OpportunityBrief | None:
+        """The user's opportunity as other domains read it; None when it is not theirs."""
+        row = await OpportunityRepository(session).get_owned(user_id, opportunity_id)
+        return OpportunityBrief.model_validate(row) if row is not None else None
+
+    async def brief_by_external_id(
+        self, session: AsyncSession, *, user_id: uuid.UUID, platform: str, external_id: str
+    ) -> OpportunityBrief | None:
+        """The user's opportunity that a platform knows by `external_id`."""
+        row = await OpportunityRepository(session).get_by_external_id(
+            user_id, platform=platform, external_id=external_id
+        )
+        return OpportunityBrief.model_validate(row) if row is not None else None
+
+    async def titles(
+        self, session: AsyncSession, *, user_id: uuid.UUID, opportunity_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, str]:
+        """The titles of the user's opportunities among `opportunity_ids`, by id."""
+        return await OpportunityRepository(session).titles(user_id, opportunity_ids)
+
+    async def profile_skills(self, session: AsyncSession, *, user_id: uuid.UUID) -> Sequence[str]:
+        """The skills the user lists in their profile; empty without a profile."""
+        row = await ProfileRepository(session).for_user(user_id)
+        return list(row.skills) if row is not None and row.skills else []
 
     async def profile(self, session: AsyncSession, principal: Principal) -> ProfileRead:
         row = await ProfileRepository(session).for_user(principal.user_id)

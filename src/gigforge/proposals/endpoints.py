@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, status
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.auth import RequireScope
@@ -21,7 +20,7 @@ from gigforge.kit.deps import SessionDep, SettingsDep
 from gigforge.kit.errors import NotFound, Unauthorized, ValidationFailed
 from gigforge.kit.money import InvalidAmount, minor_to_major, parse_major_units
 from gigforge.kit.problems import problem_responses
-from gigforge.opportunities.models import Opportunity
+from gigforge.opportunities.service import opportunities as opportunity_service
 from gigforge.proposals.auto_approve import CAP_CURRENCY, AutoApproveCaps
 from gigforge.proposals.auto_approve import auto_approve as auto_approve_service
 from gigforge.proposals.models import Proposal, ProposalStatus
@@ -47,7 +46,9 @@ async def _read(session: AsyncSession, proposal: Proposal) -> ProposalRead:
     versions = await proposal_service.versions(session, proposal)
     hand_off = None
     if proposal.status is ProposalStatus.handed_off and versions:
-        opportunity = await session.get(Opportunity, proposal.opportunity_id)
+        opportunity = await opportunity_service.brief(
+            session, user_id=proposal.user_id, opportunity_id=proposal.opportunity_id
+        )
         if opportunity is not None:
             hand_off = HandOffRead(url=opportunity.url, text=versions[-1].text)
     return ProposalRead(
@@ -115,15 +116,12 @@ async def accept_job(
     principal: Writer,
 ) -> ProposalRead:
     """The seed contract's accept: a proposal for the job, submitted once you approve it."""
-    opportunity = (
-        await session.execute(
-            select(Opportunity).where(
-                Opportunity.user_id == principal.user_id,
-                Opportunity.platform == body.platform,
-                Opportunity.external_id == body.external_job_id,
-            )
-        )
-    ).scalar_one_or_none()
+    opportunity = await opportunity_service.brief_by_external_id(
+        session,
+        user_id=principal.user_id,
+        platform=body.platform,
+        external_id=body.external_job_id,
+    )
     if opportunity is None:
         raise NotFound("No such opportunity among yours")
     proposal = await proposal_service.draft(

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.principal import Principal
@@ -20,7 +19,8 @@ from gigforge.kit.clock import utcnow
 from gigforge.kit.errors import Conflict, NotFound, ValidationFailed
 from gigforge.kit.money import InvalidAmount, format_money, parse_major_units
 from gigforge.kit.outbox import publish
-from gigforge.opportunities.models import Opportunity, OpportunityProfile
+from gigforge.opportunities.schemas import OpportunityBrief
+from gigforge.opportunities.service import opportunities as opportunity_service
 from gigforge.opportunities.types import budget_text
 from gigforge.proposals.events import ProposalApproved, ProposalSubmitted, ProposalWithdrawn
 from gigforge.proposals.models import (
@@ -29,6 +29,7 @@ from gigforge.proposals.models import (
     ProposalStatus,
     ProposalVersion,
 )
+from gigforge.proposals.repository import ProposalRepository, ProposalVersionRepository
 from gigforge.proposals.schemas import MAX_BID
 from gigforge.proposals.submission import enqueue_submission
 from gigforge.settings import Settings
@@ -84,21 +85,21 @@ def bid_amount_minor(amount: Decimal | str, currency: str) -> int:
     return minor
 
 
-def _client_name(opportunity: Opportunity) -> str | None:
+def _client_name(opportunity: OpportunityBrief) -> str | None:
     name = opportunity.client.get("name") if opportunity.client else None
     return name if isinstance(name, str) and name else None
 
 
-def _matching_skills(opportunity: Opportunity, profile: OpportunityProfile | None) -> list[str]:
+def _matching_skills(opportunity: OpportunityBrief, profile_skills: Sequence[str]) -> list[str]:
     """The job's skills the user lists in their profile, in the job's order: what a proposal
     may claim. Without a profile, nothing is claimed."""
-    if profile is None or not profile.skills:
+    if not profile_skills:
         return []
-    mine = {skill.casefold() for skill in profile.skills}
+    mine = {skill.casefold() for skill in profile_skills}
     return [skill for skill in opportunity.skills if skill.casefold() in mine]
 
 
-def _budget(opportunity: Opportunity) -> str:
+def _budget(opportunity: OpportunityBrief) -> str:
     return budget_text(
         opportunity.budget_kind,
         opportunity.budget_min_minor,
@@ -107,11 +108,11 @@ def _budget(opportunity: Opportunity) -> str:
     )
 
 
-def _brief(opportunity: Opportunity, profile: OpportunityProfile | None, full_name: str) -> str:
+def _brief(opportunity: OpportunityBrief, profile_skills: Sequence[str], full_name: str) -> str:
     """What the model is told. The scoring reasons ("Client payment is verified", "5 proposals
     already") are internal analysis and never go into client-facing text, so they are left out."""
     budget = _budget(opportunity)
-    skills = ", ".join(profile.skills) if profile and profile.skills else "not stated"
+    skills = ", ".join(profile_skills) if profile_skills else "not stated"
     client = _client_name(opportunity)
     return "\n".join(
         line
@@ -142,15 +143,15 @@ class ProposalService:
     ) -> Proposal:
         """A first version: the user's own text, or drafted by the router (or the template
         writer, labelled as not AI, when no model can)."""
-        opportunity = await session.get(Opportunity, opportunity_id)
-        if opportunity is None or opportunity.user_id != principal.user_id:
+        opportunity = await opportunity_service.brief(
+            session, user_id=principal.user_id, opportunity_id=opportunity_id
+        )
+        if opportunity is None:
             raise NotFound("No such opportunity")
         # Written before any row is added, so a refused or failed draft leaves nothing behind.
         author, not_ai, cost = "user", False, 0
         if text is None:
-            answer = await self._write(
-                session, principal, context, router, opportunity, budgets
-            )
+            answer = await self._write(session, principal, context, router, opportunity, budgets)
             text, author = answer.text, f"{answer.integration}:{answer.model}"
             not_ai, cost = answer.not_ai, answer.cost_micro_usd
         proposal = Proposal(
@@ -183,10 +184,12 @@ class ProposalService:
         principal: Principal,
         context: IntegrationContext,
         router: Router,
-        opportunity: Opportunity,
+        opportunity: OpportunityBrief,
         budgets: Budgets,
     ) -> RoutedAnswer:
-        profile = await session.get(OpportunityProfile, principal.user_id)
+        profile_skills = await opportunity_service.profile_skills(
+            session, user_id=principal.user_id
+        )
         client_name = _client_name(opportunity)
         # A salary is the employer's offer, not a price the freelancer quotes.
         budget = _budget(opportunity) if opportunity.budget_kind != "salary" else ""
@@ -198,7 +201,8 @@ class ProposalService:
             messages=[
                 ChatMessage(role="system", content=SYSTEM_PROMPT),
                 ChatMessage(
-                    role="user", content=_brief(opportunity, profile, principal.user.full_name)
+                    role="user",
+                    content=_brief(opportunity, profile_skills, principal.user.full_name),
                 ),
             ],
             budgets=budgets,
@@ -208,7 +212,7 @@ class ProposalService:
                 "title": opportunity.title,
                 "name": principal.user.full_name,
                 "client_name": client_name,
-                "skills": _matching_skills(opportunity, profile),
+                "skills": _matching_skills(opportunity, profile_skills),
                 "budget": budget or None,
             },
         )
@@ -322,29 +326,44 @@ class ProposalService:
     async def get(
         self, session: AsyncSession, principal: Principal, *, proposal_id: uuid.UUID
     ) -> Proposal:
-        proposal = await session.get(Proposal, proposal_id)
-        if proposal is None or proposal.user_id != principal.user_id:
+        proposal = await ProposalRepository(session).get_owned(principal.user_id, proposal_id)
+        if proposal is None:
             raise NotFound("No such proposal")
         return proposal
 
     async def list(
         self, session: AsyncSession, principal: Principal, *, status: ProposalStatus | None
     ) -> Sequence[Proposal]:
-        statement = select(Proposal).where(Proposal.user_id == principal.user_id)
-        if status is not None:
-            statement = statement.where(Proposal.status == status)
-        result = await session.execute(statement.order_by(Proposal.created_at.desc()).limit(200))
-        return result.scalars().all()
+        proposals = ProposalRepository(session)
+        return await proposals.all(proposals.listed(principal.user_id, status=status).limit(200))
+
+    async def for_opportunity(
+        self, session: AsyncSession, principal: Principal, *, opportunity_id: uuid.UUID
+    ) -> Sequence[Proposal]:
+        """The user's proposals for one opportunity, newest first."""
+        return await ProposalRepository(session).for_opportunity(principal.user_id, opportunity_id)
+
+    async def recent_with_titles(
+        self,
+        session: AsyncSession,
+        *,
+        user_id: uuid.UUID,
+        limit: int,
+        states: Iterable[ProposalStatus] | None = None,
+    ) -> Sequence[tuple[Proposal, str]]:
+        """The user's proposals that changed last first, each with its opportunity's title."""
+        rows = await ProposalRepository(session).recently_updated(
+            user_id, limit=limit, states=states
+        )
+        titles = await opportunity_service.titles(
+            session, user_id=user_id, opportunity_ids=[row.opportunity_id for row in rows]
+        )
+        return [(row, titles.get(row.opportunity_id, "")) for row in rows]
 
     async def versions(
         self, session: AsyncSession, proposal: Proposal
     ) -> Sequence[ProposalVersion]:
-        result = await session.execute(
-            select(ProposalVersion)
-            .where(ProposalVersion.proposal_id == proposal.id)
-            .order_by(ProposalVersion.number)
-        )
-        return result.scalars().all()
+        return await ProposalVersionRepository(session).of(proposal.id)
 
     async def _add_version(
         self,
@@ -369,12 +388,7 @@ class ProposalService:
         return version
 
     async def _latest_number(self, session: AsyncSession, proposal: Proposal) -> int:
-        latest = await session.scalar(
-            select(func.max(ProposalVersion.number)).where(
-                ProposalVersion.proposal_id == proposal.id
-            )
-        )
-        return int(latest or 0)
+        return await ProposalVersionRepository(session).latest_number(proposal.id)
 
     @staticmethod
     async def _mark_approved(
@@ -403,7 +417,7 @@ class ProposalService:
         session: AsyncSession,
         principal: Principal,
         proposal: Proposal,
-        opportunity: Opportunity,
+        opportunity: OpportunityBrief,
     ) -> None:
         """Approve without asking only inside the user's explicit caps."""
         rule = await session.get(AutoApproveRule, principal.user_id)
@@ -411,17 +425,13 @@ class ProposalService:
             return
         top = opportunity.budget_max_minor or opportunity.budget_min_minor or 0
         today = utcnow() - timedelta(days=1)
-        approved_today = await session.scalar(
-            select(func.count()).where(
-                Proposal.user_id == principal.user_id,
-                Proposal.auto_approved.is_(True),
-                Proposal.approved_at >= today,
-            )
+        approved_today = await ProposalRepository(session).count_auto_approved_since(
+            principal.user_id, today
         )
         if (
             top <= rule.max_budget_minor
             and opportunity.success_probability >= rule.min_score
-            and int(approved_today or 0) < rule.max_per_day
+            and approved_today < rule.max_per_day
         ):
             await self._mark_approved(session, proposal, auto_approved=True)
             await audit_service.record(

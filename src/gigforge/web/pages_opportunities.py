@@ -18,9 +18,8 @@ from gigforge.kit.deps import SessionDep, SettingsDep
 from gigforge.kit.errors import NotFound
 from gigforge.kit.money import major_to_minor
 from gigforge.kit.pagination import PageParams, clamp_offset
-from gigforge.opportunities.repository import OpportunityFilter
 from gigforge.opportunities.scan_now import ScanRuns
-from gigforge.opportunities.schemas import Sort
+from gigforge.opportunities.schemas import OpportunityFilter, Sort
 from gigforge.opportunities.service import opportunities as opportunity_service
 from gigforge.opportunities.service import to_read
 from gigforge.web.rendering import DashboardRoute, error_page, needs_attention, redirect, render

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, status
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -163,15 +162,6 @@ def _missing(page: Page, what: str) -> Response:
     )
 
 
-async def _proposals_for(session: AsyncSession, opportunity: Opportunity) -> Sequence[Proposal]:
-    result = await session.execute(
-        select(Proposal)
-        .where(Proposal.opportunity_id == opportunity.id)
-        .order_by(Proposal.created_at.desc())
-    )
-    return result.scalars().all()
-
-
 async def _opportunity(page: Page, opportunity_id: uuid.UUID) -> Opportunity | None:
     try:
         return await opportunity_service.get(
@@ -197,7 +187,9 @@ async def _opportunity_page(
             "notices": await needs_attention(page.session, page.viewer, page.settings),
             "item": to_read(opportunity),
             "description": safe_html(opportunity.description),
-            "proposals": await _proposals_for(page.session, opportunity),
+            "proposals": await proposal_service.for_opportunity(
+                page.session, page.viewer.principal, opportunity_id=opportunity.id
+            ),
             "state_labels": STATE_LABELS,
             "outcome_labels": OUTCOME_LABELS,
             "outcome_at": opportunity.outcome_at,
@@ -268,15 +260,9 @@ async def record_outcome(
 
 @router.get("/proposals")
 async def queue(page: ReadingPage) -> Response:
-    rows = (
-        await page.session.execute(
-            select(Proposal, Opportunity.title)
-            .join(Opportunity, Opportunity.id == Proposal.opportunity_id)
-            .where(Proposal.user_id == page.viewer.principal.user_id)
-            .order_by(Proposal.updated_at.desc())
-            .limit(500)
-        )
-    ).all()
+    rows = await proposal_service.recent_with_titles(
+        page.session, user_id=page.viewer.principal.user_id, limit=500
+    )
     sections = [
         (title, [(proposal, name) for proposal, name in rows if proposal.status in states])
         for title, states in QUEUE_SECTIONS
@@ -302,8 +288,9 @@ async def _editor(
     problem: str | None = None,
     status_code: int = status.HTTP_200_OK,
 ) -> Response:
-    opportunity = await page.session.get(Opportunity, proposal.opportunity_id)
-    assert opportunity is not None  # proposals are deleted with their opportunity
+    opportunity = await opportunity_service.get(
+        page.session, page.viewer.principal, opportunity_id=proposal.opportunity_id
+    )
     versions: Sequence[ProposalVersion] = await proposal_service.versions(page.session, proposal)
     latest = versions[-1]
     context: dict[str, Any] = {

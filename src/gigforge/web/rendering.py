@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 from fastapi import Request, status
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import RedirectResponse, Response
 
@@ -25,8 +24,8 @@ from gigforge.connections.models import ConnectionStatus
 from gigforge.connections.service import connections as connection_service
 from gigforge.kit.clock import utcnow
 from gigforge.kit.pagination import PageParams
-from gigforge.opportunities.models import Opportunity
-from gigforge.proposals.models import Proposal, ProposalStatus
+from gigforge.proposals.models import ProposalStatus
+from gigforge.proposals.service import proposals as proposal_service
 from gigforge.settings import Settings
 from gigforge.web.formatting import MONEY_FILTERS
 from gigforge.web.session import (
@@ -100,19 +99,14 @@ async def needs_attention(
                     "See connections",
                 )
             )
-    waiting = (
-        await session.execute(
-            select(Proposal.id, Proposal.status, Proposal.failure_reason, Opportunity.title)
-            .join(Opportunity, Opportunity.id == Proposal.opportunity_id)
-            .where(
-                Proposal.user_id == user_id,
-                Proposal.status.in_((ProposalStatus.failed, ProposalStatus.handed_off)),
-            )
-            .order_by(Proposal.updated_at.desc())
-            .limit(MAX_PROPOSAL_NOTICES)
-        )
-    ).all()
-    for proposal_id, state, reason, title in waiting:
+    waiting = await proposal_service.recent_with_titles(
+        session,
+        user_id=user_id,
+        limit=MAX_PROPOSAL_NOTICES,
+        states=(ProposalStatus.failed, ProposalStatus.handed_off),
+    )
+    for proposal, title in waiting:
+        proposal_id, state, reason = proposal.id, proposal.status, proposal.failure_reason
         if state is ProposalStatus.failed:
             notices.append(
                 Notice(
