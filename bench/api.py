@@ -1,12 +1,13 @@
 """Throughput and latency of an authenticated `GET /api/v1/users/me` under concurrent load.
 
-Starts `gigforge serve` (SQLite, a temporary data directory) on a loopback port, signs up one
+Starts `gigforge serve` (SQLite, a temporary data directory) on a loopback port, once with one
+API process and once with `--workers 2` (the embedded worker off), signs up one
 account, then drives the endpoint from a separate process with N concurrent connections and
 prints requests per second and p50/p99 latency beside a bare endpoint (`/healthz`) of the same
 app. The load generator shares the machine's cores with the server, so absolute numbers are a
 floor; compare the rows with each other.
 
-    python bench/api.py [--requests 3000] [--concurrency 32]
+    python bench/api.py [--requests 3000] [--concurrency 32] [--workers 1 2]
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+def _start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "GIGFORGE_ENV": "development",
@@ -41,8 +42,12 @@ def _start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "GIGFORGE_CONFIG": str(data_dir / "none.toml"),
     }
     env.pop("GIGFORGE_DATABASE_URL", None)
+    env.pop("GIGFORGE_BROKER_URL", None)
+    if workers > 1:
+        # Several API processes serve requests only (see docs/deployment.md).
+        env["GIGFORGE_EMBEDDED_WORKER"] = "false"
     return subprocess.Popen(
-        [sys.executable, "-m", "gigforge", "serve", "--port", str(port)],
+        [sys.executable, "-m", "gigforge", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -94,40 +99,41 @@ def _row(name: str, elapsed: float, latencies: list[float], failures: int) -> st
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
     rps = len(latencies) / elapsed
-    return f"{name:<40} {rps:>10.0f} {p50:>10.2f} {p99:>10.2f} {failures:>8}"
+    return f"{name:<50} {rps:>10.0f} {p50:>10.2f} {p99:>10.2f} {failures:>8}"
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    args = parser.parse_args()
+async def _credentials(base: str) -> tuple[str, str]:
+    """A new account's access token and an API key with `users:read`."""
+    async with httpx.AsyncClient(base_url=base) as client:
+        registered = await client.post(
+            "/api/v1/auth/register",
+            json={
+                "email": "bench@example.com",
+                "password": "load test passphrase 7",
+                "full_name": "Bench",
+            },
+        )
+        registered.raise_for_status()
+        token = registered.json()["access_token"]
+        key = (
+            await client.post(
+                "/api/v1/api-keys",
+                json={"name": "bench", "scopes": ["users:read"]},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        ).json()["key"]
+    return str(token), str(key)
 
+
+async def _rows(workers: int, requests: int, concurrency: int) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    label = f"{workers} worker{'s' if workers > 1 else ''}"
     with tempfile.TemporaryDirectory() as tmp:
-        server = _start_server(Path(tmp), port)
+        server = _start_server(Path(tmp), port, workers)
         try:
             await _wait_ready(base)
-            async with httpx.AsyncClient(base_url=base) as client:
-                registered = await client.post(
-                    "/api/v1/auth/register",
-                    json={
-                        "email": "bench@example.com",
-                        "password": "load test passphrase 7",
-                        "full_name": "Bench",
-                    },
-                )
-                registered.raise_for_status()
-                token = registered.json()["access_token"]
-                key = (
-                    await client.post(
-                        "/api/v1/api-keys",
-                        json={"name": "bench", "scopes": ["users:read"]},
-                        headers={"Authorization": f"Bearer {token}"},
-                    )
-                ).json()["key"]
-
+            token, key = await _credentials(base)
             cases = [
                 ("GET /healthz (bare)", "/healthz", {}),
                 (
@@ -137,20 +143,32 @@ async def main() -> None:
                 ),
                 ("GET /api/v1/users/me (API key)", "/api/v1/users/me", {"X-API-Key": key}),
             ]
-            print(
-                f"{args.requests} requests per row, {args.concurrency} concurrent, "
-                f"uvicorn single worker, SQLite, loopback"
-            )
-            print(f"{'endpoint':<40} {'req/s':>10} {'p50 ms':>10} {'p99 ms':>10} {'failed':>8}")
             for name, path, headers in cases:
-                await _load(base, path, headers, min(200, args.requests), args.concurrency)
+                await _load(base, path, headers, min(200, requests), concurrency)
                 elapsed, latencies, failures = await _load(
-                    base, path, headers, args.requests, args.concurrency
+                    base, path, headers, requests, concurrency
                 )
-                print(_row(name, elapsed, latencies, failures))
+                print(_row(f"{name}, {label}", elapsed, latencies, failures))
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1, 2], help="API processes, one run each"
+    )
+    args = parser.parse_args()
+    print(
+        f"{args.requests} requests per row, {args.concurrency} concurrent, "
+        f"uvicorn (`gigforge serve --workers N`), SQLite, loopback"
+    )
+    print(f"{'endpoint':<50} {'req/s':>10} {'p50 ms':>10} {'p99 ms':>10} {'failed':>8}")
+    for workers in args.workers:
+        await _rows(workers, args.requests, args.concurrency)
 
 
 if __name__ == "__main__":

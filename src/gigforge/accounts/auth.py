@@ -6,13 +6,22 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from gigforge.accounts.api_keys_service import LAST_USED_RESOLUTION
 from gigforge.accounts.api_keys_service import api_keys as api_key_service
 from gigforge.accounts.errors import InsufficientScope, InvalidToken
+from gigforge.accounts.models import APIKey, User
 from gigforge.accounts.principal import Principal
 from gigforge.accounts.repository import AuthSessionRepository
 from gigforge.accounts.scopes import Scope
-from gigforge.accounts.tokens import API_KEY_PREFIX, decode_access_token
+from gigforge.accounts.sign_in_cache import SignInCache
+from gigforge.accounts.tokens import (
+    API_KEY_PREFIX,
+    AccessClaims,
+    decode_access_token,
+    hash_opaque_token,
+)
 from gigforge.kit.deps import SessionDep, SettingsDep, client_ip
 from gigforge.kit.errors import Unauthorized
 
@@ -33,15 +42,70 @@ async def _optional_principal(
         if request.headers.get("authorization"):
             raise InvalidToken("The Authorization header must be `Bearer <token>`")
         return None
+    cache = _sign_ins(request)
     if credential.startswith(API_KEY_PREFIX) or bearer is None:
-        return await api_key_service.authenticate(session, credential, ip=ip)
-    claims = decode_access_token(settings, credential)
+        return await _api_key_principal(session, cache, credential, ip=ip)
+    claims = cache.claims(credential)
+    if claims is None:
+        claims = decode_access_token(settings, credential)
+        cache.remember_claims(credential, claims)
+    user = await _live_user(session, cache, claims)
+    return Principal(user=user, scopes=claims.scopes, session_id=claims.session_id, ip=ip)
+
+
+def _sign_ins(request: Request) -> SignInCache:
+    """The app's cache of checked sign-ins, made on first use: one per process and database."""
+    cache: SignInCache | None = getattr(request.app.state, "sign_ins", None)
+    if cache is None:
+        cache = SignInCache.for_database(request.app.state.settings.effective_database_url)
+        request.app.state.sign_ins = cache
+    return cache
+
+
+async def _live_user(session: AsyncSession, cache: SignInCache, claims: AccessClaims) -> User:
+    """The signed-in user, if the session is live: from the cache while nothing was committed
+    since it was last checked, otherwise one query."""
+    credential = (claims.session_id, claims.user_id)
+    checked = cache.checked(credential)
+    if checked is not None:
+        return await session.merge(checked.user, load=False)
+    stamp = cache.stamp()
     user = await AuthSessionRepository(session).get_active_with_user(
         claims.session_id, claims.user_id
     )
     if user is None:
         raise InvalidToken("The session has ended; sign in again")
-    return Principal(user=user, scopes=claims.scopes, session_id=claims.session_id, ip=ip)
+    cache.remember(credential, user, stamp=stamp)
+    return user
+
+
+async def _api_key_principal(
+    session: AsyncSession, cache: SignInCache, raw_key: str, *, ip: str | None
+) -> Principal:
+    """An API key's principal: from the cache while nothing was committed since the key was
+    last checked, until it expires or its last use is due to be written again."""
+    key_hash = hash_opaque_token(raw_key)
+    checked = cache.checked(key_hash)
+    if checked is not None:
+        user = await session.merge(checked.user, load=False)
+        return Principal(user=user, scopes=checked.scopes, api_key_id=checked.api_key_id, ip=ip)
+    stamp = cache.stamp()
+    principal = await api_key_service.authenticate(session, raw_key, ip=ip)
+    key = await session.get(APIKey, principal.api_key_id)  # in the identity map: no query
+    if key is None or key.last_used_at is None:
+        return principal
+    fresh_until = key.last_used_at + LAST_USED_RESOLUTION
+    if key.expires_at is not None:
+        fresh_until = min(fresh_until, key.expires_at)
+    cache.remember(
+        key_hash,
+        principal.user,
+        stamp=stamp,
+        scopes=principal.scopes,
+        api_key_id=principal.api_key_id,
+        fresh_until=fresh_until,
+    )
+    return principal
 
 
 async def _principal(
