@@ -22,9 +22,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/gigforge serve --sandbox
 
-## Set up with the dev extra and run the test suite.
+## Set up with the dev extra and run the test suite on TEST_WORKERS processes (pytest-xdist).
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 ## Lint, format check and strict type check.
 lint: $(VENV)/.installed-dev

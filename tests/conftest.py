@@ -15,7 +15,7 @@ import structlog
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from factories import AppFactory, make_settings
 from gigforge.app import create_app
@@ -41,12 +41,33 @@ async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+async def _own_database(url: str, worker: str) -> str:
+    """Under pytest-xdist each worker drops and recreates a schema of its own: the configured
+    database's name with the worker's id (`test_gw0`), created on the server if missing."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    server = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with server.connect() as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not exists:
+                await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await server.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 async def postgres_url() -> str:
-    """A freshly migrated schema on the CI PostgreSQL."""
+    """A freshly migrated schema on the CI PostgreSQL (one database per xdist worker)."""
     if not POSTGRES_URL:
         pytest.skip("GIGFORGE_TEST_POSTGRES_URL is not set; PostgreSQL tests need a server")
     url = _asyncpg_url(POSTGRES_URL)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        url = await _own_database(url, worker)
     engine = create_engine(url)
     async with engine.begin() as connection:
         await connection.execute(text("DROP SCHEMA public CASCADE"))
