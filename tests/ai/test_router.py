@@ -221,13 +221,14 @@ async def _usage_rows(session: AsyncSession) -> list[AIUsage]:
 
 
 async def _spend_elsewhere(
-    app: FastAPI, user_id: uuid.UUID, cost: int, *, when: datetime | None = None
+    app: FastAPI, user_id: uuid.UUID, cost: int, *, budget: Budgets | None = None
 ) -> None:
     """A call answered by another process: its reservation, then its usage row written and
     the reservation settled, as that process's writer does, behind this router's back."""
     engine = app.state.database.engine
-    moment = when or utcnow()
-    reservation = await spend.reserve(engine, user_id, amount=cost, budget=10**15, now=moment)
+    moment = utcnow()
+    limit = budget.monthly_micro_usd if budget else 10**15
+    reservation = await spend.reserve(engine, user_id, amount=cost, budget=limit, now=moment)
     assert isinstance(reservation, spend.Reservation)
     async with engine.begin() as connection:
         await connection.execute(
@@ -573,7 +574,7 @@ async def test_calls_under_way_count_toward_the_monthly_budget(
     assert (await first).cached is False
 
 
-async def test_spend_of_another_process_is_seen_at_once_near_the_cap(
+async def test_spend_of_another_process_is_seen_by_the_next_call_near_the_cap(
     app: FastAPI,
     client: httpx.AsyncClient,
     session: AsyncSession,
@@ -582,7 +583,7 @@ async def test_spend_of_another_process_is_seen_at_once_near_the_cap(
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
     budgets = Budgets(per_task_micro_usd=1_000_000, monthly_micro_usd=5_000_000)
-    await _spend_elsewhere(app, asker.user_id, 4_600_000)
+    await _spend_elsewhere(app, asker.user_id, 4_990_000)
     await _complete(
         model_router,
         session,
@@ -592,7 +593,13 @@ async def test_spend_of_another_process_is_seen_at_once_near_the_cap(
         task=Task.proposal,
         budgets=budgets,
     )
-    await _spend_elsewhere(app, asker.user_id, 400_000)
+    await model_router.flush()
+    month = await _month(session, asker.user_id)
+    # Near the cap this process reserved exactly its call, so nothing is held once written.
+    assert month.reserved_micro_usd == 0
+    await _spend_elsewhere(
+        app, asker.user_id, budgets.monthly_micro_usd - month.spent_micro_usd, budget=budgets
+    )
     with pytest.raises(BudgetExceeded, match="month"):
         await _complete(
             model_router,
@@ -606,7 +613,7 @@ async def test_spend_of_another_process_is_seen_at_once_near_the_cap(
     assert len(_chat_bodies(sandboxes["primary"])) == 1
 
 
-async def test_spend_of_another_process_is_seen_by_the_next_call_far_from_the_cap(
+async def test_room_one_process_reserved_ahead_is_not_given_to_another(
     app: FastAPI,
     client: httpx.AsyncClient,
     session: AsyncSession,
@@ -615,26 +622,36 @@ async def test_spend_of_another_process_is_seen_by_the_next_call_far_from_the_ca
 ) -> None:
     asker = await _user_with_openai(client, PRIMARY)
     budgets = Budgets(per_task_micro_usd=1_000_000, monthly_micro_usd=50_000_000)
+    messages = _ask("Draft a proposal")
     await _complete(
-        model_router,
-        session,
-        app,
-        asker.user_id,
-        _ask("Draft a proposal"),
-        task=Task.proposal,
-        budgets=budgets,
+        model_router, session, app, asker.user_id, messages, task=Task.proposal, budgets=budgets
     )
-    await _spend_elsewhere(app, asker.user_id, 50_000_000)
-    with pytest.raises(BudgetExceeded, match="month"):
+    # The first call reserved room for the next ones: they reserve nothing more.
+    held = (await _month(session, asker.user_id)).reserved_micro_usd
+    assert held >= 2 * _estimate(GPT_4O, messages)
+    for prompt in ("Draft a second proposal", "Draft a third proposal"):
         await _complete(
             model_router,
             session,
             app,
             asker.user_id,
-            _ask("Draft another proposal"),
+            _ask(prompt),
             task=Task.proposal,
             budgets=budgets,
         )
+    assert (await _month(session, asker.user_id)).reserved_micro_usd == held
+    elsewhere = await spend.reserve(
+        app.state.database.engine,
+        asker.user_id,
+        amount=budgets.monthly_micro_usd - held + 1,
+        budget=budgets.monthly_micro_usd,
+        now=utcnow(),
+    )
+    assert elsewhere == spend.Refusal(spent=0, reserved=held)
+    await model_router.close()
+    month = await _month(session, asker.user_id)
+    assert month.reserved_micro_usd == 0
+    assert month.spent_micro_usd == sum(row.cost_micro_usd for row in await _usage_rows(session))
 
 
 async def test_a_new_month_starts_from_nothing(

@@ -4,18 +4,19 @@ For a task (proposal, analysis, writing, code, summary) it takes the user's conn
 the models each one's integration declares in its spec (`IntegrationSpec.models`, with prices),
 keeps the offers good enough for the task and large enough for the request, orders them
 cheapest first (declared price, then latency), drops those whose estimated cost breaks the
-per-task cap, reserves the dearest remaining estimate against the user's monthly budget in the
-database (refusing the call when it does not fit), masks personal data for models outside this
-machine, answers from the cache when the same (masked) request was answered before, and
-otherwise walks the fallback chain, recording which model answered, its cost and its latency.
+per-task cap, answers from the cache when the same (masked) request was answered before, takes
+room for the dearest remaining estimate in the user's monthly budget, reserved in the database
+(refusing the call when it does not fit), masks personal data for models outside this machine,
+and walks the fallback chain, recording which model answered, its cost and its latency.
 
 One router per process, built with the process's database and held in its state (the app's
 `app.state.router`, the worker's `Process.router`); nothing about it is global. It keeps in
 memory each user's LLM connections (`_UserView`, with open connectors in `pool.ConnectorPool`),
 recent answers (`answers.AnswerCache`) and the rows still to be written (`usage.UsageWriter`),
-each saying how it stays true to the database. Spend is not among them: the budget is a row
-every process reserves against (`spend`), so it holds across any number of processes. The
-process's shutdown calls `close`, so nothing recorded is left unwritten.
+each saying how it stays true to the database, and the room it reserved ahead in users'
+budgets (`grants.Grants`). Spend itself is not kept: the budget is a row every process
+reserves against (`spend`), so it holds across any number of processes. The process's
+shutdown calls `close`, so nothing recorded is left unwritten and nothing reserved is kept.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gigforge.ai import spend
 from gigforge.ai.answers import CACHE_TTL, AnswerCache, CachedAnswer
+from gigforge.ai.grants import Grants, Taken
 from gigforge.ai.masking import Masker
 from gigforge.ai.pool import ConnectorPool, chain_version, detached
-from gigforge.ai.spend import Refusal, Reservation
+from gigforge.ai.spend import Refusal
 from gigforge.ai.usage import UsageWriter, usage_row
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.models import Connection
@@ -177,6 +178,7 @@ class Router:
         self._views: dict[uuid.UUID, _UserView] = {}
         self._answers = AnswerCache()
         self._writer = UsageWriter(database.engine)
+        self._grants = Grants(database.engine, self._writer)
         self._connectors = ConnectorPool()
 
     async def candidates(
@@ -257,7 +259,9 @@ class Router:
         await self._writer.flush()
 
     async def close(self) -> None:
-        """Write what is left and close the pooled connectors: for the process's shutdown."""
+        """Give back what is reserved ahead, write what is left and close the pooled
+        connectors: for the process's shutdown."""
+        self._grants.retire_all()
         await self._writer.close()
         await self._connectors.close()
 
@@ -366,7 +370,7 @@ class Router:
                 usage_row(user_id, task, integration=hit.integration, model=hit.model, cached=True)
             )
             return RoutedAnswer(masker.restore(hit.text), hit.integration, hit.model, 0, 0, True)
-        reservation, within = await self._reserve(user_id, affordable, budgets)
+        taken, within = await self._reserve(user_id, affordable, budgets)
         try:
             return await self._ask(
                 user_id,
@@ -378,32 +382,31 @@ class Router:
                 masker=masker,
                 key=key,
                 candidates=within,
-                reservation=reservation,
+                taken=taken,
                 max_tokens=max_tokens,
                 temperature=temperature,
             )
         except BaseException:
-            await spend.release(self.database.engine, reservation)
+            self._grants.give_back(taken)
             raise
 
     async def _reserve(
         self, user_id: uuid.UUID, affordable: Sequence[Candidate], budgets: Budgets
-    ) -> tuple[Reservation, list[Candidate]]:
-        """Reserve the dearest estimate among the candidates, since a fallback may answer; when
-        the budget has no room for it, the dearest of those that still fit. A refusal first
-        writes this process's answered calls, whose settlements may free some of the room
-        their reservations hold."""
+    ) -> tuple[Taken, list[Candidate]]:
+        """Take room for the dearest estimate among the candidates, since a fallback may
+        answer; when the budget has none for it, for the dearest of those that still fit. A
+        refusal first writes this process's answered calls and retired grants, whose
+        settlements may free some of the room their reservations hold."""
         within = list(affordable)
         refusal = Refusal(0, 0)
         for attempt in range(3):
-            outcome = await spend.reserve(
-                self.database.engine,
+            outcome = await self._grants.take(
                 user_id,
-                amount=max(item.estimate for item in within),
+                max(item.estimate for item in within),
                 budget=budgets.monthly_micro_usd,
                 now=utcnow(),
             )
-            if isinstance(outcome, Reservation):
+            if isinstance(outcome, Taken):
                 return outcome, within
             refusal = outcome
             if attempt == 0:
@@ -431,11 +434,11 @@ class Router:
         masker: Masker,
         key: str,
         candidates: Sequence[Candidate],
-        reservation: Reservation,
+        taken: Taken,
         max_tokens: int | None,
         temperature: float | None,
     ) -> RoutedAnswer:
-        """The first candidate that answers; its usage settles the reservation."""
+        """The first candidate that answers; its usage settles what the call took."""
 
         async def ask(item: Candidate) -> tuple[ChatResult, int]:
             request = ChatRequest(
@@ -490,7 +493,7 @@ class Router:
                 "completion_tokens": result.usage.completion_tokens,
                 "created_at": usage["created_at"],
             },
-            reservation,
+            (taken.reservation, taken.amount),
         )
         text = masker.restore(result.text) if leaves else result.text
         return RoutedAnswer(

@@ -5,9 +5,10 @@ against with one conditional UPDATE: add this call's most it can cost to `reserv
 spent plus reserved stays within the budget. On PostgreSQL the UPDATE locks the row and on
 SQLite the database, so two processes cannot both take the last dollar. Each reservation is
 also a row with an expiry, so one held by a process that died is released by the user's next
-reservation that would otherwise be refused. The reservation commits in its own short
-transaction before the provider is called; the settlement (release what is reserved, add what
-the call really cost) is written with the call's usage row after it, by `usage.UsageWriter`.
+reservation that would otherwise be refused. A reservation commits in its own short
+transaction before the provider is called (`grants.Grants` reserves room for several calls at
+once, so most calls reserve nothing); each call's settlement (give back what it took, add what
+it really cost) is written with its usage row after it, by `usage.UsageWriter`.
 """
 
 from __future__ import annotations
@@ -95,24 +96,36 @@ async def reserve(
             return outcome
 
 
-async def release(engine: AsyncEngine, reservation: Reservation) -> None:
-    """Give back a reservation whose call cost nothing (no model answered)."""
-    async with engine.begin() as connection:
-        await settle(connection, reservation, cost=0)
-
-
-async def settle(connection: AsyncConnection, reservation: Reservation, *, cost: int) -> None:
-    """Turn a reservation into what the call cost, in the caller's transaction. A reservation
-    released meanwhile as expired is not released twice; the cost is counted either way."""
-    deleted = await connection.execute(
-        delete(AISpendReservation).where(AISpendReservation.id == reservation.id)
-    )
-    held = reservation.amount if deleted.rowcount == 1 else 0
+async def settle(
+    connection: AsyncConnection, reservation: Reservation, *, cost: int, taken: int | None = None
+) -> None:
+    """In the caller's transaction, count `cost` as spent and give back `taken` of what the
+    reservation holds (all of it when None, which ends the reservation). What a reservation
+    released meanwhile as expired held is not given back twice; the cost counts either way."""
+    table = AISpendReservation.__table__.c
+    if taken is None:
+        held = await connection.scalar(
+            select(table.amount_micro_usd).where(table.id == reservation.id)
+        )
+        if held is not None:
+            await connection.execute(delete(AISpendReservation).where(table.id == reservation.id))
+    else:
+        kept = await connection.execute(
+            update(AISpendReservation)
+            .where(table.id == reservation.id)
+            .values(amount_micro_usd=table.amount_micro_usd - taken)
+        )
+        held = taken if kept.rowcount == 1 else None
+        await connection.execute(
+            delete(AISpendReservation).where(
+                table.id == reservation.id, table.amount_micro_usd <= 0
+            )
+        )
     await connection.execute(
         update(AISpendMonth)
         .where(AISpendMonth.user_id == reservation.user_id, AISpendMonth.month == reservation.month)
         .values(
-            reserved_micro_usd=AISpendMonth.reserved_micro_usd - held,
+            reserved_micro_usd=AISpendMonth.reserved_micro_usd - int(held or 0),
             spent_micro_usd=AISpendMonth.spent_micro_usd + cost,
         )
     )

@@ -74,7 +74,7 @@ class UsageWriter:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._usage: list[Row] = []
-        self._settlements: list[tuple[Reservation, int]] = []
+        self._settlements: list[tuple[Reservation, int, int]] = []
         self._answers: dict[str, Row] = {}
         self._lock = asyncio.Lock()
         self._scheduled: asyncio.Task[None] | None = None
@@ -82,22 +82,30 @@ class UsageWriter:
         self._closed = False
 
     def add(
-        self, usage: Row, answer: Row | None = None, reservation: Reservation | None = None
+        self,
+        usage: Row,
+        answer: Row | None = None,
+        taken: tuple[Reservation, int] | None = None,
     ) -> None:
         """Queue an ai_usage row and, for a fresh answer, its ai_cache row and the settlement
-        of the call's reservation to the row's cost."""
+        of what the call took from a reservation, at the row's cost."""
         self._usage.append(usage)
         if answer is not None:
             self._answers[answer["key"]] = answer
-        if reservation is not None:
-            self._settlements.append((reservation, usage["cost_micro_usd"]))
+        if taken is not None:
+            self._settlements.append((*taken, usage["cost_micro_usd"]))
+        self._schedule(FLUSH_SECONDS)
+
+    def give_back(self, reservation: Reservation, amount: int) -> None:
+        """Queue the return of `amount` of a reservation that no call will use."""
+        self._settlements.append((reservation, amount, 0))
         self._schedule(FLUSH_SECONDS)
 
     async def flush(self) -> None:
         """Write every row recorded so far; rows that cannot be written now are kept."""
         async with self._lock:
             usage, answers, settlements = self._usage, self._answers, self._settlements
-            if not usage and not answers:
+            if not usage and not answers and not settlements:
                 return
             self._usage, self._answers, self._settlements = [], {}, []
             try:
@@ -134,11 +142,16 @@ class UsageWriter:
             await self.flush()
 
     async def _write(
-        self, usage: list[Row], answers: list[Row], settlements: list[tuple[Reservation, int]]
+        self, usage: list[Row], answers: list[Row], settlements: list[tuple[Reservation, int, int]]
     ) -> None:
         async with self._engine.begin() as connection:
-            for reservation, cost in settlements:
-                await settle(connection, reservation, cost=cost)
+            # Calls take from a few grants: one settlement per reservation for the whole batch.
+            totals: dict[uuid.UUID, tuple[Reservation, int, int]] = {}
+            for reservation, taken, cost in settlements:
+                _, taken_before, cost_before = totals.get(reservation.id, (reservation, 0, 0))
+                totals[reservation.id] = (reservation, taken_before + taken, cost_before + cost)
+            for reservation, taken, cost in totals.values():
+                await settle(connection, reservation, cost=cost, taken=taken)
             user_ids = {row["user_id"] for row in usage + answers}
             users = set(await connection.scalars(select(User.id).where(User.id.in_(user_ids))))
             connection_ids = {row["connection_id"] for row in usage} - {None}
