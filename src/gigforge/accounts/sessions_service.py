@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gigforge.accounts.models import AuthSession
+from gigforge.accounts.models import AuthSession, User
 from gigforge.accounts.principal import Principal
 from gigforge.accounts.repository import AuthSessionRepository
 from gigforge.audit.service import audit as audit_service
@@ -19,6 +19,12 @@ MAX_LISTED = 100
 
 
 class SessionService:
+    async def active_user(
+        self, session: AsyncSession, *, session_id: uuid.UUID, user_id: uuid.UUID
+    ) -> User | None:
+        """The user signed in through `session_id`, if that session is still live."""
+        return await AuthSessionRepository(session).get_active_with_user(session_id, user_id)
+
     async def list_live(
         self, session: AsyncSession, principal: Principal, *, settings: Settings
     ) -> Sequence[AuthSession]:

@@ -21,9 +21,9 @@ from starlette.responses import Response
 
 from gigforge.accounts.errors import InvalidToken, RefreshTokenReused
 from gigforge.accounts.principal import Principal
-from gigforge.accounts.repository import AuthSessionRepository
 from gigforge.accounts.schemas import TokenPair
 from gigforge.accounts.service import auth as auth_service
+from gigforge.accounts.sessions_service import sessions as sessions_service
 from gigforge.accounts.tokens import decode_access_token
 from gigforge.kit.actor import Actor
 from gigforge.kit.deps import SessionDep, SettingsDep, client_ip
@@ -147,8 +147,8 @@ async def _principal_from_access(
     session: AsyncSession, settings: Settings, token: str, ip: str | None
 ) -> Principal | None:
     claims = decode_access_token(settings, token)
-    user = await AuthSessionRepository(session).get_active_with_user(
-        claims.session_id, claims.user_id
+    user = await sessions_service.active_user(
+        session, session_id=claims.session_id, user_id=claims.user_id
     )
     if user is None:
         return None
