@@ -106,9 +106,9 @@ async def _ingest(database_url: str, sandbox_url: str, count: int, data_dir: Pat
     from gigforge.app import create_app, freeze_startup_heap
     from gigforge.connections.models import Connection
     from gigforge.connections.vault import vault
-    from gigforge.kit.db import unit_of_work
     from gigforge.integrations.framework import Registry
     from gigforge.integrations.freelancer import FreelancerConnector
+    from gigforge.kit.db import unit_of_work
     from gigforge.migrations import upgrade
     from gigforge.opportunities.scanning import Scanner
     from gigforge.settings import Settings
