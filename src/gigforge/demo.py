@@ -85,7 +85,6 @@ async def run_demo(app: FastAPI, say: Callable[[str], None]) -> DemoResult:
             opportunity_id=best.id,
             budgets=budgets_for(context.settings),
             router=app.state.router,
-            router=app.state.router,
         )
         version = (
             await session.execute(
