@@ -12,8 +12,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
+from gigforge.kit.db import unit_of_work
+from gigforge.kit.outbox import EventRow
 from gigforge.settings import Settings
 
 DEFAULT_PASSWORD = "correct horse battery staple"
@@ -97,3 +100,12 @@ async def connect_openai(client: httpx.AsyncClient, account: Account) -> None:
         headers=account.headers,
     )
     assert created.status_code == 201, created.text
+
+
+async def stored_events(app: FastAPI, type_prefix: str = "") -> list[EventRow]:
+    """The durable events the app's database holds, oldest first (optionally of one family)."""
+    async with unit_of_work(app.state.database) as session:
+        rows = await session.execute(
+            select(EventRow).where(EventRow.type.startswith(type_prefix)).order_by(EventRow.id)
+        )
+        return list(rows.scalars())

@@ -96,7 +96,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.process = process
     app.state.router = process.router
     app.state.registry = process.registry
-    app.state.events = process.events
     app.state.quota_notices = process.quota_notices
     app.state.scan_runs = ScanRuns()
     app.state.integrations = process.integrations

@@ -101,6 +101,15 @@ class Settings(BaseSettings):
             "processes do the work"
         ),
     )
+    task_lease_seconds: int = Field(
+        default=60,
+        ge=2,
+        le=3600,
+        description=(
+            "How long a background task may go without its worker's heartbeat before it is "
+            "taken as abandoned and run again"
+        ),
+    )
     broker_url: str | None = Field(
         default=None,
         description=(

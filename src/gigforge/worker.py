@@ -17,6 +17,7 @@ import asyncio
 import importlib
 import signal
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any
 
 import structlog
@@ -26,9 +27,8 @@ from gigforge.ai.router import Router
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.quota import QuotaNotices
 from gigforge.connections.vault import keyring_from_settings
-from gigforge.db import Database
 from gigforge.integrations.framework import IntegrationRuntime, Registry
-from gigforge.kit.events import EventBus
+from gigforge.kit.db import Database
 from gigforge.kit.schedules import Schedule, Scheduler
 from gigforge.kit.ssrf import AddressGuard
 from gigforge.kit.task_engine import TaskEngine
@@ -56,7 +56,6 @@ class Process:
     settings: Settings
     database: Database
     registry: Registry
-    events: EventBus
     quota_notices: QuotaNotices
     integrations: IntegrationContext
     tasks: TaskEngine
@@ -68,16 +67,14 @@ class Process:
     def build(cls, settings: Settings, *, concurrency: int = 16) -> Process:
         database = Database.from_url(settings.effective_database_url)
         integration_registry = Registry.from_entry_points()
-        events = EventBus()
         quota_notices = QuotaNotices(database)
-        events.subscribe(quota_notices)
         integrations = IntegrationContext(
             settings=settings,
             database=database,
             keyring=keyring_from_settings(settings),
             runtime=IntegrationRuntime(
                 rate_limit_storage_url=settings.redis_url,
-                events=events,
+                on_quota=quota_notices,
                 guard=AddressGuard(allowed=settings.allowed_private_hosts),
                 own_sandboxes=f"{settings.public_url.rstrip('/')}/sandbox/",
             ),
@@ -89,6 +86,7 @@ class Process:
             database,
             task_registry(),
             broker_url=settings.broker_url,
+            lease=timedelta(seconds=settings.task_lease_seconds),
             resources=resources,
             concurrency=concurrency,
         )
@@ -97,7 +95,6 @@ class Process:
             settings=settings,
             database=database,
             registry=integration_registry,
-            events=events,
             quota_notices=quota_notices,
             integrations=integrations,
             tasks=tasks,

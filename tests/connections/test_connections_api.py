@@ -12,12 +12,11 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from factories import Account, register
+from factories import Account, register, stored_events
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.models import Connection, VaultSecret
 from gigforge.connections.service import connections as connection_service
 from gigforge.integrations.framework import Capability, IntegrationRuntime, Registry
-from gigforge.kit.events import Event
 from gigforge.settings import OAuthClient
 
 CONNECTIONS = "/api/v1/connections"
@@ -30,7 +29,7 @@ def sandbox(app: FastAPI) -> AcmeSandbox:
     context: IntegrationContext = app.state.integrations
     context.registry = Registry([AcmeOAuth, AcmeKey])
     context.runtime = IntegrationRuntime(
-        events=app.state.events, transports={SANDBOX: httpx.ASGITransport(app=acme.app)}
+        on_quota=app.state.quota_notices, transports={SANDBOX: httpx.ASGITransport(app=acme.app)}
     )
     context.sandbox_clients["acme"] = OAuthClient(
         client_id="acme-client", client_secret="acme-secret"
@@ -216,12 +215,6 @@ async def test_concurrent_callers_cause_one_refresh(
 async def test_a_failed_refresh_marks_needs_reauth_and_emits_an_event(
     app: FastAPI, client: httpx.AsyncClient, sandbox: AcmeSandbox
 ) -> None:
-    seen: list[Event] = []
-
-    async def collect(event: Event) -> None:
-        seen.append(event)
-
-    app.state.events.subscribe(collect)
     account = await register(client)
     connection = await _oauth_connect(client, account, sandbox)
     sandbox.oauth.expire_access_tokens()
@@ -230,9 +223,9 @@ async def test_a_failed_refresh_marks_needs_reauth_and_emits_an_event(
     assert tested.status_code == 422
     after = (await client.get(f"{CONNECTIONS}/{connection['id']}", headers=account.headers)).json()
     assert after["status"] == "needs_reauth"
-    assert [event.name for event in seen if event.name.startswith("connection.")] == [
-        "connection.needs_reauth"
-    ]
+    [event] = await stored_events(app, "connection.")
+    assert event.type == "connection.needs_reauth"
+    assert event.payload == {"connection_id": connection["id"], "integration": "acme"}
 
 
 async def test_disabling_takes_a_connection_out_of_its_chain(

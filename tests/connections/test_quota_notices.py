@@ -1,4 +1,5 @@
-"""A spent quota window becomes a dashboard notice and an API field until it resets."""
+"""Each quota threshold becomes a durable event; a spent window becomes a dashboard notice and
+an API field until it resets."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from fastapi import FastAPI
 from limits import parse
 from limits.aio.storage import MemoryStorage
 
-from factories import Account, register
-from gigforge.integrations.framework.ratelimit import RateBudget
+from factories import Account, register, stored_events
+from gigforge.integrations.framework.ratelimit import QuotaCrossed, RateBudget
 from gigforge.kit.clock import utcnow
-from gigforge.kit.events import Event
 from web_support import sign_in
 
 
@@ -35,18 +35,15 @@ async def test_a_spent_quota_is_shown_until_its_window_resets(
     connection_id = created.json()["id"]
     assert created.json()["quota_reached_until"] is None
 
-    seen: list[Event] = []
-
-    async def remember(event: Event) -> None:
-        seen.append(event)
-
-    sandbox_app.state.events.subscribe(remember)
-    budget = RateBudget(MemoryStorage(), events=sandbox_app.state.events)
+    budget = RateBudget(MemoryStorage(), on_quota=sandbox_app.state.quota_notices)
     quota = parse("4/hour")
     for _ in range(4):
         assert (await budget.admit(f"remoteok:{connection_id}", [quota])).allowed
     await sandbox_app.state.quota_notices.drain()
-    assert [e.data["threshold_percent"] for e in seen] == [80, 95, 100]
+    events = await stored_events(sandbox_app, "quota.threshold")
+    assert sorted(event.payload["threshold_percent"] for event in events) == [80, 95, 100]
+    assert {event.user_id for event in events} == {uuid.UUID(account.user_id)}
+    assert {event.payload["limit"] for event in events} == {"4 per 1 hour"}
 
     read = (await web.get(f"/api/v1/connections/{connection_id}", headers=account.headers)).json()
     assert read["quota_limit"] == "4 per 1 hour"
@@ -63,23 +60,31 @@ async def test_only_a_spent_quota_of_a_real_connection_is_recorded(
     account, created = await _remoteok(web)
     connection_id = created.json()["id"]
     notices = sandbox_app.state.quota_notices
-    until = (utcnow() + timedelta(hours=1)).isoformat()
+    until = utcnow() + timedelta(hours=1)
 
-    async def publish(connection: str, percent: int, **extra: str) -> None:
-        data = {"connection": connection, "threshold_percent": percent, "limit": "9/hour"}
-        await notices(Event("integration.quota", {**data, **extra}))
+    async def publish(connection: str, percent: int) -> None:
+        await notices(
+            QuotaCrossed(
+                integration="remoteok",
+                connection=connection,
+                limit="9 per 1 hour",
+                threshold_percent=percent,
+                used_percent=float(percent),
+                resets_at=until,
+            )
+        )
         await notices.drain()
 
     async def recorded() -> object:
         path = f"/api/v1/connections/{connection_id}"
         return (await web.get(path, headers=account.headers)).json()["quota_reached_until"]
 
-    await publish(connection_id, 95, resets_at=until)
+    await publish(connection_id, 95)
     assert await recorded() is None
-    await publish(connection_id, 100)  # no reset time: nothing to tell the user
+    await publish("built-in", 100)  # the template writer has no row
+    await publish(str(uuid.uuid4()), 100)
     assert await recorded() is None
-    await publish("built-in", 100, resets_at=until)  # the template writer has no row
-    await publish(str(uuid.uuid4()), 100, resets_at=until)
-    assert await recorded() is None
-    await publish(connection_id, 100, resets_at=until)
+    await publish(connection_id, 100)
     assert await recorded() is not None
+    events = await stored_events(sandbox_app, "quota.threshold")
+    assert [event.payload["threshold_percent"] for event in events] == [95, 100]

@@ -8,10 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from factories import AppFactory, register
+from factories import AppFactory, register, stored_events
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
 from gigforge.integrations.stripe.sandbox import SANDBOX_SECRET_KEY
-from gigforge.kit.events import Event
 
 WEBHOOK_SECRET = "whsec_planted_webhook_secret_0123456789"
 
@@ -21,12 +20,6 @@ async def test_planted_credentials_never_leave_the_vault(
     app_factory: AppFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app = await app_factory(sandbox=True, log_level="DEBUG")
-    events: list[Event] = []
-
-    async def collect(event: Event) -> None:
-        events.append(event)
-
-    app.state.events.subscribe(collect)
     bodies: list[str] = []
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -75,7 +68,7 @@ async def test_planted_credentials_never_leave_the_vault(
         *oauth.refresh_tokens,
     ]
     logs = capsys.readouterr().err
-    event_text = json.dumps([event.data for event in events], default=str)
+    event_text = json.dumps([event.payload for event in await stored_events(app)], default=str)
     assert "integration.call" in logs
     for secret in planted:
         for where, text in (

@@ -12,12 +12,11 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from factories import Account, AppFactory, connect_oauth, register
+from factories import Account, AppFactory, connect_oauth, register, stored_events
 from gigforge.connections.context import IntegrationContext
-from gigforge.db import unit_of_work
 from gigforge.integrations.framework import Budget, BudgetKind, JobPosting
 from gigforge.integrations.freelancer import FreelancerConnector
-from gigforge.kit.events import Event
+from gigforge.kit.db import unit_of_work
 from gigforge.opportunities.models import Opportunity, SourceSchedule
 from gigforge.opportunities.scanning import Scanner, ScanReport
 
@@ -71,12 +70,6 @@ async def http(sandbox_app: FastAPI) -> Any:
 async def test_scanning_upwork_stores_scored_opportunities_and_emits_events(
     sandbox_app: FastAPI, http: httpx.AsyncClient
 ) -> None:
-    events: list[Event] = []
-
-    async def collect(event: Event) -> None:
-        events.append(event)
-
-    sandbox_app.state.events.subscribe(collect)
     account = await register(http)
     await http.put(
         "/api/v1/users/me/profile",
@@ -88,8 +81,9 @@ async def test_scanning_upwork_stores_scored_opportunities_and_emits_events(
     report = await Scanner(context).scan(uuid.UUID(connection_id))
     assert report.error is None
     assert report.found > 0
-    found = [event for event in events if event.name == "opportunity.found"]
+    found = await stored_events(sandbox_app, "opportunity.found")
     assert len(found) == report.found
+    assert {event.user_id for event in found} == {uuid.UUID(account.user_id)}
 
     listed = (await http.get(OPPORTUNITIES, headers=account.headers)).json()
     assert listed["total"] == report.found
@@ -107,19 +101,10 @@ async def test_scanning_upwork_stores_scored_opportunities_and_emits_events(
     assert again.found == 0
 
 
-async def test_each_new_listing_is_announced_once_after_its_batch_is_stored(
+async def test_each_new_listing_has_one_durable_event_written_with_it(
     sandbox_app: FastAPI, http: httpx.AsyncClient
 ) -> None:
     context: IntegrationContext = sandbox_app.state.integrations
-    stored_when_announced: list[bool] = []
-
-    async def check(event: Event) -> None:
-        if event.name == "opportunity.found":
-            async with unit_of_work(context.database) as session:
-                row = await session.get(Opportunity, uuid.UUID(event.data["opportunity_id"]))
-            stored_when_announced.append(row is not None)
-
-    sandbox_app.state.events.subscribe(check)
     account = await register(http)
     connection_id = await connect_oauth(http, account, "freelancer")
 
@@ -127,7 +112,12 @@ async def test_each_new_listing_is_announced_once_after_its_batch_is_stored(
 
     assert report.error is None
     assert report.found == 7
-    assert stored_when_announced == [True] * 7
+    events = await stored_events(sandbox_app, "opportunity.found")
+    announced = [uuid.UUID(event.payload["opportunity_id"]) for event in events]
+    assert len(set(announced)) == 7
+    async with unit_of_work(context.database) as session:
+        for opportunity_id in announced:
+            assert await session.get(Opportunity, opportunity_id) is not None
 
 
 async def test_a_repost_in_a_later_batch_of_the_same_scan_is_linked_to_its_original(

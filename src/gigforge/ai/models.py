@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gigforge.db import Base, IdMixin
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import Base, IdMixin
 
 MicroUSD = BigInteger().with_variant(Integer, "sqlite")
 

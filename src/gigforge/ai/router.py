@@ -42,7 +42,6 @@ from gigforge.ai.usage import UsageWriter, usage_row
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.models import Connection
 from gigforge.connections.service import connections as connection_service
-from gigforge.db import Database
 from gigforge.integrations.framework import (
     LLM,
     Capability,
@@ -56,6 +55,7 @@ from gigforge.integrations.framework.fallback import NoProviderAnswered, first_a
 from gigforge.integrations.framework.registry import IntegrationUnavailable
 from gigforge.integrations.framework.spec import ModelOffer, ModelTask
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import Database
 from gigforge.kit.errors import Forbidden, ServiceUnavailable
 
 logger = structlog.get_logger("gigforge.ai")

@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gigforge.audit.service import SYSTEM
 from gigforge.audit.service import audit as audit_service
 from gigforge.connections.context import IntegrationContext
+from gigforge.connections.events import ConnectionNeedsReauth
 from gigforge.connections.models import Connection, ConnectionStatus
 from gigforge.connections.vault import vault
-from gigforge.db import unit_of_work
 from gigforge.integrations.framework import (
     AuthExpired,
     IntegrationSpec,
@@ -32,6 +32,8 @@ from gigforge.integrations.framework import (
     TokenRefresher,
 )
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import unit_of_work
+from gigforge.kit.outbox import publish
 
 REFRESH_AHEAD = timedelta(seconds=60)
 _locks: dict[uuid.UUID, asyncio.Lock] = {}
@@ -228,8 +230,8 @@ class ConnectionTokens(TokenRefresher):
             target_id=connection.id,
             data={"integration": connection.integration},
         )
-        await self.context.runtime.events.publish(
-            "connection.needs_reauth",
-            {"connection_id": str(connection.id), "integration": connection.integration},
+        await publish(
+            session,
+            ConnectionNeedsReauth(connection_id=connection.id, integration=connection.integration),
             user_id=connection.user_id,
         )

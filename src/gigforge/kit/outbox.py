@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, Index, String, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gigforge.db import Base
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import Base
 from gigforge.kit.ids import uuid7
 from gigforge.kit.redaction import redact
 
@@ -94,9 +94,21 @@ async def publish(
 async def publish_many(
     session: AsyncSession, payloads: list[tuple[EventPayload, uuid.UUID | None]]
 ) -> None:
-    """Many events in one statement (a scan's new listings)."""
+    """Many events in one multi-row INSERT (a scan's new listings), in the caller's unit of work."""
     if not payloads:
         return
     rows = [event_row(payload, user_id=user_id) for payload, user_id in payloads]
-    session.add_all(rows)
+    await session.execute(
+        insert(EventRow),
+        [
+            {
+                "id": row.id,
+                "type": row.type,
+                "user_id": row.user_id,
+                "payload": row.payload,
+                "occurred_at": row.occurred_at,
+            }
+            for row in rows
+        ],
+    )
     session.info.setdefault(PUBLISHED, []).extend(row.id for row in rows)

@@ -31,8 +31,8 @@ from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.acks import AcknowledgeType
 from taskiq.api.receiver import run_receiver_task
 
-from gigforge.db import Database, unit_of_work
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import Database, unit_of_work
 from gigforge.kit.redaction import redact
 from gigforge.kit.tasks import TaskContext, TaskRegistry, TaskRow, TaskState
 
@@ -42,8 +42,10 @@ RUN_TASK = "gigforge.run_task"
 QUEUE = "gigforge.tasks"
 #: A due row that was sent this long ago and is still pending is sent again.
 REDISPATCH_AFTER = timedelta(seconds=30)
-#: The lease a claim starts with; the heartbeat extends it to the task's own lease.
-CLAIM_LEASE = timedelta(minutes=2)
+#: How long a run may go without a heartbeat before its task is taken as abandoned (the
+#: worker died) and run again. The heartbeat renews it every third of it while the run lives,
+#: so long work keeps its claim however long it takes.
+LEASE = timedelta(seconds=60)
 MAX_ERROR_CHARS = 2_000
 
 
@@ -86,6 +88,7 @@ class TaskEngine:
         queue: str = QUEUE,
         resources: dict[type[Any], Any] | None = None,
         sweep_interval: float = 1.0,
+        lease: timedelta = LEASE,
         redispatch_after: timedelta = REDISPATCH_AFTER,
         concurrency: int = 16,
     ) -> None:
@@ -93,6 +96,7 @@ class TaskEngine:
         self.registry = registry
         self.resources = resources if resources is not None else {}
         self.sweep_interval = sweep_interval
+        self.lease = lease
         self.redispatch_after = redispatch_after
         self.concurrency = concurrency
         self.worker_id = _worker_id()
@@ -140,8 +144,9 @@ class TaskEngine:
             resources=self.resources,
             task_id=claimed.id,
             attempt=claimed.attempts,
+            lease=self.lease,
         )
-        heartbeat = asyncio.create_task(self._heartbeat(claimed.id, definition.lease))
+        heartbeat = asyncio.create_task(self._heartbeat(claimed.id))
         try:
             await definition.handler(context, **claimed.args)
         except Exception as exc:
@@ -171,7 +176,7 @@ class TaskEngine:
                     .values(
                         state=TaskState.running,
                         attempts=TaskRow.attempts + 1,
-                        claimed_until=now + CLAIM_LEASE,
+                        claimed_until=now + self.lease,
                         claimed_by=self.worker_id,
                     )
                     .returning(TaskRow)
@@ -182,16 +187,16 @@ class TaskEngine:
                 session.expunge(claimed)
             return claimed
 
-    async def _heartbeat(self, task_id: uuid.UUID, lease: timedelta) -> None:
-        """Long work keeps its claim: the lease is renewed at a third of its length (or of the
-        claim's, if shorter), so a live worker never loses it and a dead one's runs out."""
+    async def _heartbeat(self, task_id: uuid.UUID) -> None:
+        """While the run lives its claim is renewed every third of the lease, so a live worker
+        never loses it and a dead one's runs out."""
         while True:
-            await asyncio.sleep(min(lease, CLAIM_LEASE).total_seconds() / 3)
+            await asyncio.sleep(self.lease.total_seconds() / 3)
             async with unit_of_work(self.database) as session:
                 await session.execute(
                     update(TaskRow)
                     .where(TaskRow.id == task_id, TaskRow.claimed_by == self.worker_id)
-                    .values(claimed_until=utcnow() + lease)
+                    .values(claimed_until=utcnow() + self.lease)
                     .execution_options(synchronize_session=False)
                 )
 

@@ -26,8 +26,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from gigforge.db import Base, Database
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import Base, Database
 from gigforge.kit.ids import uuid7
 
 T = TypeVar("T")
@@ -85,10 +85,13 @@ class TaskContext:
         resources: dict[type[Any], Any],
         task_id: uuid.UUID,
         attempt: int,
+        lease: timedelta,
     ) -> None:
         self.database = database
         self.task_id = task_id
         self.attempt = attempt
+        #: The engine's claim lease: a run silent this long is taken as dead and run again.
+        self.lease = lease
         self._resources = resources
 
     def get(self, kind: type[T]) -> T:
@@ -107,7 +110,6 @@ class TaskDefinition:
     name: str
     handler: Handler
     max_attempts: int
-    lease: timedelta
     backoff: timedelta
 
     def delay(self, attempts: int, jitter: float) -> timedelta:
@@ -128,7 +130,6 @@ class TaskRegistry:
         name: str,
         *,
         max_attempts: int = 5,
-        lease: timedelta = timedelta(minutes=5),
         backoff: timedelta = timedelta(seconds=10),
     ) -> Callable[[Handler], Handler]:
         domain, _, verb = name.partition(".")
@@ -138,7 +139,7 @@ class TaskRegistry:
         def register(handler: Handler) -> Handler:
             if name in self.definitions:
                 raise ValueError(f"task {name!r} is declared twice")
-            self.definitions[name] = TaskDefinition(name, handler, max_attempts, lease, backoff)
+            self.definitions[name] = TaskDefinition(name, handler, max_attempts, backoff)
             return handler
 
         return register
@@ -189,8 +190,9 @@ async def enqueue(
         "attempts": 0,
         "max_attempts": definition.max_attempts,
         "due_at": due,
-        # Due now: sent right after the commit, so the sweeper leaves it alone for a while.
-        "dispatched_at": now if due <= now else None,
+        # Due now and this process sends it right after the commit: the sweeper leaves it
+        # alone for a while. With no dispatcher here (a CLI), the next sweep sends it.
+        "dispatched_at": now if due <= now and session.info.get(DISPATCHER) else None,
         "dedupe_key": dedupe_key,
         "user_id": user_id,
         "created_at": now,

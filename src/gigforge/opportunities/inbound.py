@@ -198,7 +198,7 @@ async def _store(
 ) -> ScanReport:
     profile_row = await ProfileRepository(session).for_user(user_id)
     report = ScanReport(connection_id=uuid.uuid4(), integration="inbound", name="inbound")
-    created = await Scanner(context).store(
+    await Scanner(context).store(
         session,
         postings,
         user_id=user_id,
@@ -207,12 +207,6 @@ async def _store(
         weights=weights_of(profile_row),
         report=report,
     )
-    for opportunity_id, title, platform in created:
-        await context.runtime.events.publish(
-            "opportunity.found",
-            {"opportunity_id": str(opportunity_id), "platform": platform, "title": title},
-            user_id=user_id,
-        )
     return report
 
 

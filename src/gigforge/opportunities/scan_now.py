@@ -24,8 +24,8 @@ import structlog
 
 from gigforge.accounts.principal import Principal
 from gigforge.connections.context import IntegrationContext
-from gigforge.db import unit_of_work
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import unit_of_work
 from gigforge.opportunities.repository import SourceScheduleRepository
 from gigforge.opportunities.scanning import Scanner, ScanReport, scan_interval, sources_of
 from gigforge.opportunities.scheduler import LEASE

@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.models import Connection, ConnectionStatus
 from gigforge.connections.service import connections as connection_service
-from gigforge.db import unit_of_work
 from gigforge.integrations.framework import (
     Capability,
     IntegrationError,
@@ -36,6 +35,8 @@ from gigforge.integrations.framework import (
     Marketplace,
 )
 from gigforge.kit.clock import utcnow
+from gigforge.kit.db import unit_of_work
+from gigforge.kit.outbox import publish_many
 from gigforge.opportunities.analysis import ModelWeights, Scorer
 from gigforge.opportunities.dedupe import (
     NEAR_DUPLICATE_DISTANCE,
@@ -45,6 +46,7 @@ from gigforge.opportunities.dedupe import (
     hamming,
     simhash,
 )
+from gigforge.opportunities.events import OpportunityFound
 from gigforge.opportunities.models import Opportunity, SourceSchedule
 from gigforge.opportunities.normalize import NormalizationError, normalize
 from gigforge.opportunities.repository import OpportunityRepository, ProfileRepository
@@ -66,7 +68,7 @@ DEFAULT_INTERVAL = timedelta(minutes=15)
 # rows, 2,000 per batch take under two thirds of the time per row that 500 do.
 BATCH_SIZE = 2_000
 MAX_POSTINGS_PER_SCAN = 5_000
-# The reader and the announcer yield to the event loop this often, so a write waiting on the
+# The reader yields to the event loop this often, so a write waiting on the
 # database resumes soon after its answer arrives rather than after a whole page of work.
 _YIELD_EVERY = 16
 _OPPORTUNITIES = cast(Table, Opportunity.__table__)
@@ -203,7 +205,6 @@ class Scanner:
         last_cursor = cursor
         originals = _BandIndex()
         batches: asyncio.Queue[_Batch | Exception | None] = asyncio.Queue(maxsize=1)
-        announcing: asyncio.Task[None] | None = None
         async with connector.client:
             reader = asyncio.create_task(
                 self._read(
@@ -231,7 +232,7 @@ class Scanner:
                     if isinstance(batch, Exception):
                         raise batch
                     async with unit_of_work(database) as session:
-                        created = await self._store(
+                        await self._store(
                             session,
                             batch,
                             report=report,
@@ -239,17 +240,12 @@ class Scanner:
                             scan_started=started,
                         )
                     last_cursor = batch.cursor or last_cursor
-                    if announcing is not None:
-                        await announcing
-                    announcing = asyncio.create_task(self._announce(created, user_id))
                     if progress:
                         progress(report.seen)
             finally:
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await reader
-                if announcing is not None:
-                    await announcing
         if not isinstance(connector, Marketplace):
             # A feed's cursor is a resume point in the feed itself (an IMAP UID): it holds
             # across scans, and the next one reads what came after.
@@ -321,20 +317,6 @@ class Scanner:
             raise IntegrationError(
                 "this integration offers no job source", integration=connector.spec.slug
             )
-
-    async def _announce(
-        self, created: Sequence[tuple[uuid.UUID, str, str]], user_id: uuid.UUID
-    ) -> None:
-        """`opportunity.found` for each new listing of a committed batch, a few at a time so
-        the next batch's write is not held up behind them."""
-        for count, (opportunity_id, title, platform) in enumerate(created, 1):
-            await self.context.runtime.events.publish(
-                "opportunity.found",
-                {"opportunity_id": str(opportunity_id), "platform": platform, "title": title},
-                user_id=user_id,
-            )
-            if count % _YIELD_EVERY == 0:
-                await asyncio.sleep(0)
 
     async def store(
         self,
@@ -415,6 +397,14 @@ class Scanner:
                 report.duplicates += 1
         # Core, not the ORM: the rows are complete, and the unit of work would only add cost.
         await session.execute(insert(_OPPORTUNITIES), rows)
+        # Each new listing's event commits with it, or not at all.
+        await publish_many(
+            session,
+            [
+                (OpportunityFound(opportunity_id=id_, platform=platform, title=title), user_id)
+                for id_, title, platform in created
+            ],
+        )
         return created
 
     async def _finish(

@@ -16,7 +16,7 @@ from gigforge.opportunities.scheduler import PLAN_TASK, SCAN_TASK, plan_scans
 logger = structlog.get_logger("gigforge.opportunities")
 
 
-@task(PLAN_TASK, max_attempts=3, lease=timedelta(minutes=2), backoff=timedelta(seconds=5))
+@task(PLAN_TASK, max_attempts=3, backoff=timedelta(seconds=5))
 async def plan(context: TaskContext) -> None:
     """Enqueue a scan for every source that is due (run by the scheduler)."""
     integrations = context.get(IntegrationContext)
@@ -24,7 +24,7 @@ async def plan(context: TaskContext) -> None:
         await plan_scans(session, integrations)
 
 
-@task(SCAN_TASK, max_attempts=3, lease=timedelta(minutes=10), backoff=timedelta(minutes=1))
+@task(SCAN_TASK, max_attempts=3, backoff=timedelta(minutes=1))
 async def scan(context: TaskContext, *, connection_id: str) -> None:
     """Scan one source. A source that answers with an error is recorded on its schedule (and
     scanned again at its next run), not retried here; a crash is retried by the engine. Safe

@@ -44,14 +44,13 @@ from gigforge.kit.clock import utcnow
 from gigforge.kit.db import unit_of_work
 from gigforge.kit.outbox import publish
 from gigforge.kit.tasks import enqueue
-from gigforge.opportunities.models import Opportunity
+from gigforge.opportunities.service import opportunities as opportunity_service
 from gigforge.proposals.events import ProposalFailed, ProposalHandedOff, ProposalSubmitted
 from gigforge.proposals.models import Proposal, ProposalStatus, ProposalVersion
 
 logger = structlog.get_logger("gigforge.proposals")
 
 SUBMIT_TASK = "proposals.submit"
-LEASE = timedelta(minutes=5)
 RETRY_AFTER = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 DEFAULT_PERIOD_DAYS = 7
@@ -84,9 +83,14 @@ async def enqueue_submission(session: AsyncSession, proposal: Proposal) -> None:
     )
 
 
-async def submit(context: IntegrationContext, proposal_id: uuid.UUID) -> ProposalStatus | None:
-    """Claim, call, record; None when there is nothing to do (sent, withdrawn, not yet due)."""
-    claimed = await _claim(context, proposal_id)
+async def submit(
+    context: IntegrationContext, proposal_id: uuid.UUID, *, lease: timedelta
+) -> ProposalStatus | None:
+    """Claim, call, record; None when there is nothing to do (sent, withdrawn, not yet due).
+
+    The proposal's claim lasts as long as its task's (`lease`): a rerun of the task after its
+    worker died finds the proposal's claim run out too, and reconciles."""
+    claimed = await _claim(context, proposal_id, lease)
     if claimed is None:
         return None
     if claimed.hand_off is not None:
@@ -105,7 +109,9 @@ async def submit(context: IntegrationContext, proposal_id: uuid.UUID) -> Proposa
     return await _record(context, claimed, result=result)
 
 
-async def _claim(context: IntegrationContext, proposal_id: uuid.UUID) -> _Claimed | None:
+async def _claim(
+    context: IntegrationContext, proposal_id: uuid.UUID, lease: timedelta
+) -> _Claimed | None:
     now = utcnow()
     async with unit_of_work(context.database) as session:
         taken = await session.execute(
@@ -122,7 +128,7 @@ async def _claim(context: IntegrationContext, proposal_id: uuid.UUID) -> _Claime
             )
             .values(
                 status=ProposalStatus.submitting,
-                claimed_until=now + LEASE,
+                claimed_until=now + lease,
                 attempts=Proposal.attempts + 1,
             )
             .execution_options(synchronize_session=False)
@@ -140,7 +146,9 @@ async def _claim(context: IntegrationContext, proposal_id: uuid.UUID) -> _Claime
             platform=proposal.platform,
             attempts=proposal.attempts,
         )
-        opportunity = await session.get(Opportunity, proposal.opportunity_id)
+        opportunity = await opportunity_service.brief(
+            session, user_id=proposal.user_id, opportunity_id=proposal.opportunity_id
+        )
         assert opportunity is not None
         marketplaces = [
             connection

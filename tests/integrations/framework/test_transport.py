@@ -29,8 +29,8 @@ from gigforge.integrations.framework import (
     Unavailable,
 )
 from gigforge.integrations.framework.breaker import BreakerBoard
+from gigforge.integrations.framework.ratelimit import QuotaCrossed
 from gigforge.integrations.framework.sandbox import FaultInjector, Faults, OAuthServer
-from gigforge.kit.events import Event, EventBus
 from sandbox_support import RecordedSleep, SandboxTokens
 
 
@@ -302,22 +302,20 @@ async def test_401_after_a_failed_refresh_is_auth_expired(
 async def test_quota_events_fire_at_80_95_and_100_percent(
     acme: Acme, sleeps: RecordedSleep
 ) -> None:
-    events = EventBus()
-    seen: list[Event] = []
+    seen: list[QuotaCrossed] = []
 
-    async def collect(event: Event) -> None:
-        seen.append(event)
+    async def collect(crossed: QuotaCrossed) -> None:
+        seen.append(crossed)
 
-    events.subscribe(collect)
-    runtime = IntegrationRuntime(sleep=sleeps, events=events)
+    runtime = IntegrationRuntime(sleep=sleeps, on_quota=collect)
     spec = make_spec(rate_limits=("20/hour",))
     async with client_for(runtime, acme, spec=spec) as client:
         for _ in range(20):
             await client.get("/items")
         with pytest.raises(RateLimited):
             await client.get("/items")
-    quota = [event.data["threshold_percent"] for event in seen if event.name == "integration.quota"]
-    assert quota == [80, 95, 100]
+    assert [crossed.threshold_percent for crossed in seen] == [80, 95, 100]
+    assert {crossed.limit for crossed in seen} == {"20 per 1 hour"}
     assert len(acme.requests) == 20
 
 

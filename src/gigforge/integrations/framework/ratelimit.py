@@ -2,10 +2,10 @@
 
 Budgets use the `limits` library's sliding-window counters, so "10/second" and "1000/day" mean
 what they say on one process (memory) or across many (Redis). Windows of an hour or more are
-quotas: crossing 80%, 95% and 100% of one publishes an event once per window (checked every 1%
-of the quota, so an event comes within 1% of its threshold). The provider's own
-remaining/reset headers tighten the budget: when it says nothing is left, we wait for its reset
-instead of spending a request on a 429.
+quotas: crossing 80%, 95% and 100% of one tells the runtime's quota listener once per window
+(checked every 1% of the quota, so a crossing is seen within 1% of its threshold). The
+provider's own remaining/reset headers tighten the budget: when it says nothing is left, we wait
+for its reset instead of spending a request on a 429.
 """
 
 from __future__ import annotations
@@ -21,10 +21,26 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from gigforge.integrations.framework.metrics import IntegrationMetrics
-from gigforge.kit.events import EventBus
 
 QUOTA_THRESHOLDS = (0.8, 0.95, 1.0)
 QUOTA_MIN_WINDOW_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class QuotaCrossed:
+    """A connection's spending crossed 80, 95 or 100% of an hourly-or-longer quota."""
+
+    integration: str
+    connection: str
+    limit: str
+    threshold_percent: int
+    used_percent: float
+    #: When the window frees room again: what a "quota reached" notice shows.
+    resets_at: datetime
+
+
+#: Told of each crossing once per window; it records it (`connections.quota.QuotaNotices`).
+QuotaListener = Callable[[QuotaCrossed], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -50,13 +66,13 @@ class RateBudget:
         self,
         storage: Storage,
         *,
-        events: EventBus | None = None,
+        on_quota: QuotaListener | None = None,
         metrics: IntegrationMetrics | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.storage = storage
         self.limiter = SlidingWindowCounterRateLimiter(storage)
-        self.events = events
+        self.on_quota = on_quota
         self.metrics = metrics
         self._hits_since_check: dict[str, int] = {}
         self._clock = clock
@@ -109,7 +125,7 @@ class RateBudget:
         integration, _, connection = key.partition(":")
         if self.metrics is not None:
             self.metrics.quota_used.labels(integration, connection, str(item)).set(used)
-        if self.events is None:
+        if self.on_quota is None:
             return
         for threshold in QUOTA_THRESHOLDS:
             if used + 1e-9 < threshold:
@@ -117,17 +133,15 @@ class RateBudget:
             marker = f"{key}/quota/{item.key_for()}/{int(threshold * 100)}"
             # One event per threshold per window: the marker lives as long as the window.
             if await self.storage.incr(marker, expiry=item.get_expiry()) == 1:
-                await self.events.publish(
-                    "integration.quota",
-                    {
-                        "integration": integration,
-                        "connection": connection,
-                        "limit": str(item),
-                        "threshold_percent": int(threshold * 100),
-                        "used_percent": round(used * 100, 1),
-                        # When the window frees room again: what a "quota reached" notice shows.
-                        "resets_at": datetime.fromtimestamp(stats.reset_time, UTC).isoformat(),
-                    },
+                await self.on_quota(
+                    QuotaCrossed(
+                        integration=integration,
+                        connection=connection,
+                        limit=str(item),
+                        threshold_percent=int(threshold * 100),
+                        used_percent=round(used * 100, 1),
+                        resets_at=datetime.fromtimestamp(stats.reset_time, UTC),
+                    )
                 )
 
     @staticmethod

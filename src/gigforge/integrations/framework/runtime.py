@@ -13,10 +13,14 @@ import httpx
 from gigforge.integrations.framework.auth import Credentials
 from gigforge.integrations.framework.breaker import BreakerBoard
 from gigforge.integrations.framework.metrics import IntegrationMetrics
-from gigforge.integrations.framework.ratelimit import RateBudget, Sleep, storage_from_url
+from gigforge.integrations.framework.ratelimit import (
+    QuotaListener,
+    RateBudget,
+    Sleep,
+    storage_from_url,
+)
 from gigforge.integrations.framework.spec import IntegrationSpec
 from gigforge.integrations.framework.transport import PolicyTransport, RetryPolicy
-from gigforge.kit.events import EventBus
 from gigforge.kit.ssrf import HTTP_SCHEMES, AddressGuard, AllowList, GuardedTransport
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -44,7 +48,7 @@ class IntegrationRuntime:
         self,
         *,
         rate_limit_storage_url: str | None = None,
-        events: EventBus | None = None,
+        on_quota: QuotaListener | None = None,
         policy: RetryPolicy = RetryPolicy(),
         sleep: Sleep = asyncio.sleep,
         breakers: BreakerBoard | None = None,
@@ -52,10 +56,9 @@ class IntegrationRuntime:
         guard: AddressGuard | None = None,
         own_sandboxes: str | None = None,
     ) -> None:
-        self.events = events or EventBus()
         self.metrics = IntegrationMetrics()
         self.budget = RateBudget(
-            storage_from_url(rate_limit_storage_url), events=self.events, metrics=self.metrics
+            storage_from_url(rate_limit_storage_url), on_quota=on_quota, metrics=self.metrics
         )
         self.breakers = breakers or BreakerBoard()
         self.policy = policy
