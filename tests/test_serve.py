@@ -2,54 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from serving import serving
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "GIGFORGE_ENV": "development",
-        "GIGFORGE_DATA_DIR": str(tmp_path / "data"),
-        "GIGFORGE_CONFIG": str(tmp_path / "absent.toml"),
-    }
-    env.pop("GIGFORGE_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gigforge", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("gigforge serve did not become ready")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serving(tmp_path) as served:
+        yield served.base
 
 
 def test_serve_runs_the_sign_in_cycle_over_http(server: str) -> None:

@@ -8,12 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +16,7 @@ import httpx
 import pytest
 
 from gigforge.web import STATIC_DIR
+from serving import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
@@ -102,45 +98,10 @@ def test_the_vendored_ui_ships_with_its_licenses() -> None:
         assert (STATIC_DIR / name).stat().st_size > 0, name
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "GIGFORGE_ENV": "development",
-        "GIGFORGE_DATA_DIR": str(tmp_path / "data"),
-        "GIGFORGE_CONFIG": str(tmp_path / "absent.toml"),
-        "GIGFORGE_PUBLIC_URL": base,
-        "GIGFORGE_EMBEDDED_WORKER": "false",
-    }
-    env.pop("GIGFORGE_DATABASE_URL", None)
-    env.pop("GIGFORGE_SANDBOX", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gigforge", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("gigforge serve did not become ready")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serving(tmp_path, EMBEDDED_WORKER="false") as server:
+        yield server.base
 
 
 def test_docs_and_redoc_render_in_chromium_with_every_other_host_blocked(served: str) -> None:

@@ -8,13 +8,10 @@ test's temporary folder.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ import httpx
 import pytest
 
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
+from serving import Server, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,52 +48,11 @@ axe = pytest.importorskip(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    base: str
-    env: dict[str, str]
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """The real server in sandbox mode; the scan worker is off so the test decides when to scan."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "GIGFORGE_ENV": "development",
-        "GIGFORGE_DATA_DIR": str(tmp_path / "data"),
-        "GIGFORGE_CONFIG": str(tmp_path / "absent.toml"),
-        "GIGFORGE_PUBLIC_URL": base,
-        "GIGFORGE_EMBEDDED_WORKER": "false",
-    }
-    env.pop("GIGFORGE_DATABASE_URL", None)
-    env.pop("GIGFORGE_SANDBOX", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gigforge", "serve", "--sandbox", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise AssertionError("gigforge serve did not become ready")
-        yield Server(base, env)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serving(tmp_path, "--sandbox", EMBEDDED_WORKER="false") as served:
+        yield served
 
 
 def _gigforge(server: Server, *args: str) -> None:
@@ -265,7 +222,7 @@ def test_open_an_opportunity_draft_edit_approve_and_see_it_submitted_in_chromium
         _assert_accessible(page)
 
         page.get_by_role("button", name="Approve and send").click()
-        sync_api.expect(page.get_by_text("Approved, going out").first).to_be_visible()
+        sync_api.expect(page.get_by_text("Approved, going out").first).to_be_visible(timeout=15_000)
         _gigforge(server, "worker", "--once")  # the page polls and reloads by itself
         sync_api.expect(page.locator(".state .badge")).to_have_text("Submitted", timeout=15_000)
         sync_api.expect(page.get_by_text("reference")).to_be_visible()

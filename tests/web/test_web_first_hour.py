@@ -10,20 +10,16 @@ phone's screen. Set GIGFORGE_SCREENSHOTS=docs/screenshots to refresh `first-hour
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from test_web_browser import CHROMIUM, CHROMIUM_ARGS, _free_port, _shots, axe, sync_api
+from test_web_browser import CHROMIUM, CHROMIUM_ARGS, _shots, axe, sync_api
 
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
+from serving import serving
 
 EMAIL = "grace@example.com"
 PASSWORD = "a first hour with the dashboard"
@@ -35,37 +31,8 @@ SERIOUS = {"serious", "critical"}
 @pytest.fixture
 def embedded_server(tmp_path: Path) -> Iterator[str]:
     """`gigforge serve --sandbox` with nothing changed: the embedded worker runs tasks."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "GIGFORGE_ENV": "development",
-        "GIGFORGE_DATA_DIR": str(tmp_path / "data"),
-        "GIGFORGE_CONFIG": str(tmp_path / "absent.toml"),
-        "GIGFORGE_PUBLIC_URL": base,
-    }
-    for name in ("GIGFORGE_DATABASE_URL", "GIGFORGE_SANDBOX", "GIGFORGE_EMBEDDED_WORKER"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gigforge", "serve", "--sandbox", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "gigforge serve did not become ready"
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serving(tmp_path, "--sandbox") as served:
+        yield served.base
 
 
 @dataclass
