@@ -36,6 +36,6 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(alembic_config(connection), revision)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade, revision)
