@@ -6,7 +6,9 @@ producer and the consumer are separate processes for RabbitMQ (a `gigforge worke
 process); the in-process broker runs both in one, as `gigforge serve` does when embedded.
 
 Pickup latency is the time from the producer's commit to the handler's start, measured on an
-idle engine one task at a time.
+idle engine one task at a time. CPU per task is the processor time the producer and the worker
+processes spent per task (not PostgreSQL's or RabbitMQ's): unlike tasks per second it does not
+move when something else on the machine takes a core.
 
     python bench/tasks.py [--tasks 2000] [--producers 8] [--pickups 200]
 
@@ -41,6 +43,14 @@ STARTED: dict[str, float] = {}
 @registry.task("bench.noop")
 async def _noop(context: TaskContext, *, sent_at: float) -> None:
     STARTED[str(context.task_id)] = time.perf_counter() - sent_at
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    """User plus system time of process `pid` (this one by default), from /proc."""
+    if pid is None:
+        return time.process_time()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _answers(url: str) -> bool:
@@ -125,27 +135,29 @@ def _consumer(url: str, broker_url: str, queue: str, ready: object, latencies: o
     asyncio.run(main())
 
 
-async def _bench_in_process(url: str, args: argparse.Namespace) -> tuple[float, list[float]]:
+Result = tuple[float, float, list[float]]
+
+
+async def _bench_in_process(url: str, args: argparse.Namespace) -> Result:
     database = await _database(url)
     engine = TaskEngine(database, registry, concurrency=64)
     await engine.start(consume=True)
     try:
         await _clear(database)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
         await _produce(database, args.tasks, args.producers)
         await _wait_done(database, args.tasks)
         rate = args.tasks / (time.perf_counter() - start)
+        cpu_per_task = (_cpu_seconds() - cpu) / args.tasks
         STARTED.clear()
         samples = await _pickups(database, STARTED, args.pickups)
     finally:
         await engine.stop()
         await database.dispose()
-    return rate, samples
+    return rate, cpu_per_task, samples
 
 
-async def _bench_rabbitmq(
-    url: str, broker_url: str, args: argparse.Namespace
-) -> tuple[float, list[float]]:
+async def _bench_rabbitmq(url: str, broker_url: str, args: argparse.Namespace) -> Result:
     database = await _database(url)
     await _clear(database)
     queue = f"gigforge.bench.{uuid.uuid4().hex[:8]}"
@@ -158,10 +170,11 @@ async def _bench_rabbitmq(
     await producer.start(consume=False)
     try:
         await asyncio.get_running_loop().run_in_executor(None, ready.wait, 60)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds() + _cpu_seconds(worker.pid)
         await _produce(database, args.tasks, args.producers)
         await _wait_done(database, args.tasks)
         rate = args.tasks / (time.perf_counter() - start)
+        cpu_per_task = (_cpu_seconds() + _cpu_seconds(worker.pid) - cpu) / args.tasks
         while not latencies.empty():
             latencies.get()
         received: dict[str, float] = {}
@@ -181,14 +194,15 @@ async def _bench_rabbitmq(
         worker.terminate()
         worker.join(10)
         await database.dispose()
-    return rate, samples
+    return rate, cpu_per_task, samples
 
 
-def _row(name: str, rate: float, samples: list[float]) -> str:
+def _row(name: str, result: Result) -> str:
+    rate, cpu_per_task, samples = result
     ordered = sorted(samples)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-    return f"{name:<28} {rate:>10,.0f} {p50:>10.2f} {p99:>10.2f}"
+    return f"{name:<28} {rate:>10,.0f} {cpu_per_task * 1e6:>11,.0f} {p50:>10.2f} {p99:>10.2f}"
 
 
 def main() -> None:
@@ -208,12 +222,11 @@ def main() -> None:
             store = "SQLite"
         print(f"{args.tasks} tasks by {args.producers} producers, each in its own unit of work;")
         print(f"{args.pickups} pickups one at a time on an idle engine; database: {store}")
-        print(f"{'broker':<28} {'tasks/s':>10} {'pickup p50':>10} {'p99 (ms)':>10}")
-        rate, samples = asyncio.run(_bench_in_process(url, args))
-        print(_row("in-process (one process)", rate, samples), flush=True)
+        heading = ("tasks/s", "CPU us/task", "pickup p50", "p99 (ms)")
+        print(f"{'broker':<28} " + " ".join(f"{column:>10}" for column in heading))
+        print(_row("in-process (one process)", asyncio.run(_bench_in_process(url, args))))
         if _answers(amqp):
-            rate, samples = asyncio.run(_bench_rabbitmq(url, amqp, args))
-            print(_row("RabbitMQ (worker process)", rate, samples))
+            print(_row("RabbitMQ (worker process)", asyncio.run(_bench_rabbitmq(url, amqp, args))))
         else:
             print(f"RabbitMQ: nothing answers at {amqp}; skipped", file=sys.stderr)
 

@@ -93,3 +93,53 @@ async def test_postgresql_plans_each_statement_for_its_values(postgres_url: str)
         assert mode == "force_custom_plan"
     finally:
         await engine.dispose()
+
+
+async def test_a_pooled_connection_the_server_dropped_while_idle_is_replaced_unnoticed(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gigforge.kit.db as db_module
+
+    engine = create_engine(postgres_url, pool_size=1)
+    server = create_engine(postgres_url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            first = await connection.scalar(text("SELECT pg_backend_pid()"))
+        async with server.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        monkeypatch.setattr(db_module, "PING_AFTER_IDLE", 0.0)
+        async with engine.connect() as connection:
+            second = await connection.scalar(text("SELECT pg_backend_pid()"))
+        assert second != first
+    finally:
+        await server.dispose()
+        await engine.dispose()
+
+
+async def test_a_connection_in_steady_use_is_not_pinged_before_each_transaction(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+
+    import gigforge.kit.db as db_module
+
+    pings: list[object] = []
+    real_ping = AsyncAdapt_asyncpg_connection.ping
+
+    def counted(self: AsyncAdapt_asyncpg_connection) -> None:
+        pings.append(self)
+        real_ping(self)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counted)
+    engine = create_engine(postgres_url, pool_size=1)
+    try:
+        for _ in range(3):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        assert pings == []
+        monkeypatch.setattr(db_module, "PING_AFTER_IDLE", 0.0)
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        assert len(pings) == 1
+    finally:
+        await engine.dispose()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 
 from gigforge.kit.clock import utcnow
@@ -228,3 +229,72 @@ async def test_tasks_run_once_each_through_a_real_broker(database: Database, url
             select(func.count()).select_from(TaskRow).where(TaskRow.state == TaskState.done)
         )
     assert done == 20
+
+
+@registry.task("tests.slow", backoff=timedelta(0))
+async def _slow(context: TaskContext, *, label: str, seconds: float) -> None:
+    await asyncio.sleep(seconds)
+    runs.append(label)
+
+
+def _count_task_updates(database: Database) -> list[str]:
+    """Every UPDATE of `tasks` the engine sends from now on, in order."""
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE TASKS"):
+            statements.append(statement)
+
+    sa_event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    return statements
+
+
+async def test_concurrent_runs_are_claimed_and_recorded_in_shared_statements(
+    database: Database,
+) -> None:
+    async with unit_of_work(database) as session:  # no dispatcher: nothing is sent yet
+        task_ids = [await enqueue(session, "tests.record", label=str(n)) for n in range(40)]
+    engine = TaskEngine(database, registry)
+    updates = _count_task_updates(database)
+    outcomes = await asyncio.gather(*(engine.run(task_id) for task_id in task_ids if task_id))
+    assert outcomes == [TaskState.done] * 40
+    assert sorted(runs, key=int) == [str(n) for n in range(40)]
+    # One claim statement and one outcome statement served all forty, not eighty statements.
+    assert len(updates) == 2
+    assert {row.state for row in await _rows(database)} == {TaskState.done}
+
+
+async def test_a_claim_that_fails_fails_every_run_waiting_on_it_and_the_next_claim_works() -> None:
+    from gigforge.kit.task_engine import Coalescer
+
+    calls: list[list[int]] = []
+
+    async def flush(keys: Sequence[int]) -> dict[int, str]:
+        batch = list(keys)
+        calls.append(batch)
+        if len(calls) == 1:
+            raise ConnectionError("database went away")
+        return {key: f"row {key}" for key in batch if key != 3}
+
+    coalesce: Coalescer[int, str] = Coalescer(flush, limit=10)
+    first = await asyncio.gather(*(coalesce(key) for key in (1, 2)), return_exceptions=True)
+    assert [type(outcome) for outcome in first] == [ConnectionError, ConnectionError]
+    assert await asyncio.gather(coalesce(3), coalesce(4)) == [None, "row 4"]
+    assert calls == [[1, 2], [3, 4]]
+
+
+async def test_a_long_task_keeps_its_claim_past_the_lease_while_its_worker_lives(
+    database: Database,
+) -> None:
+    async with unit_of_work(database) as session:
+        task_id = await enqueue(session, "tests.slow", label="long", seconds=1.2)
+    assert task_id is not None
+    owner = TaskEngine(database, registry, lease=timedelta(seconds=0.3))
+    rival = TaskEngine(database, registry, lease=timedelta(seconds=0.3))
+    running = asyncio.create_task(owner.run(task_id))
+    await asyncio.sleep(0.8)  # more than two leases: only the heartbeat keeps the claim alive
+    assert await rival.run(task_id) is None
+    assert await running is TaskState.done
+    assert runs == ["long"]
+    [row] = await _rows(database)
+    assert (row.state, row.attempts) == (TaskState.done, 1)

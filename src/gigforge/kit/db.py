@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ import orjson
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -124,7 +126,35 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int | None = None)
         options["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 20)
-    return create_async_engine(url, pool_pre_ping=True, **options)
+    engine = create_async_engine(url, **options)
+    event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+#: A pooled connection idle for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE = 5.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["gigforge.checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Pessimistic disconnect handling, for idle connections only.
+
+    A connection the server dropped while it sat in the pool (a restart, an idle timeout) is
+    found here and replaced, so the request that takes it does not fail. A connection in
+    steady use skips the ping: under load it was SQLAlchemy's `pool_pre_ping` round trip per
+    transaction, a tenth of what a small transaction costs.
+    """
+    checked_in = record.info.get("gigforge.checked_in")
+    if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        raise DisconnectionError("the pooled connection no longer answers") from exc
 
 
 # A short transaction that must commit apart from the request's (a throttle counting an

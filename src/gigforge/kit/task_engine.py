@@ -10,6 +10,13 @@ a no-op.
 A run: claim the row (state, lease, attempt) in a short transaction; run the handler with no
 transaction open, while a heartbeat renews the lease; record done, a retry with jittered
 backoff, or dead, in a second transaction fenced on the claim.
+
+Claims and "done" outcomes are coalesced: while one claim (or outcome) statement is in flight,
+the runs that ask meanwhile wait for the next one, which serves all of them in a single
+UPDATE ... RETURNING. An idle engine pays one statement per task, as before; a busy one pays one
+per batch, which is what lets a worker keep up with a broker that delivers thousands of
+messages a second. Each waiting run still learns its own row's result, and nothing is
+acknowledged before the statement that records it has committed.
 """
 
 from __future__ import annotations
@@ -21,9 +28,9 @@ import random
 import socket
 import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import structlog
 from sqlalchemy import or_, select, update
@@ -47,6 +54,10 @@ REDISPATCH_AFTER = timedelta(seconds=30)
 #: so long work keeps its claim however long it takes.
 LEASE = timedelta(seconds=60)
 MAX_ERROR_CHARS = 2_000
+#: Most task ids one message carries; small enough that a burst still spreads over workers.
+MESSAGE_BATCH = 32
+#: Sends in flight at once from one process; what is committed meanwhile waits to be batched.
+SENDERS = 1
 
 
 def broker_from_url(url: str | None, *, queue: str = QUEUE, prefetch: int = 16) -> AsyncBroker:
@@ -73,7 +84,53 @@ def broker_from_url(url: str | None, *, queue: str = QUEUE, prefetch: int = 16) 
 
 
 def _worker_id() -> str:
-    return f"{socket.gethostname()[:40]}:{os.getpid()}"
+    """Host, process and engine: two engines in one process (tests, benchmarks) fence apart."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+K = TypeVar("K")
+R = TypeVar("R")
+
+
+class Coalescer(Generic[K, R]):
+    """Runs `flush` over every key asked for while the previous flush was in flight.
+
+    No timer: the first caller of an idle coalescer is served on the next turn of the event
+    loop, so an idle engine adds no latency; under load, callers queue behind the statement in
+    flight and the next statement serves them all (group commit). `flush` returns a result per
+    key it could serve; the others get None. A failing flush fails every caller in it.
+    """
+
+    def __init__(
+        self, flush: Callable[[Sequence[K]], Awaitable[dict[K, R]]], *, limit: int
+    ) -> None:
+        self._flush = flush
+        self._limit = limit
+        self._waiting: list[tuple[K, asyncio.Future[R | None]]] = []
+        self._worker: asyncio.Task[None] | None = None
+
+    async def __call__(self, key: K) -> R | None:
+        future: asyncio.Future[R | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((key, future))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self._limit], self._waiting[self._limit :]
+            try:
+                results = await self._flush([key for key, _ in batch])
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for key, future in batch:
+                if not future.done():
+                    future.set_result(results.get(key))
 
 
 class TaskEngine:
@@ -103,37 +160,56 @@ class TaskEngine:
         self.broker = broker_from_url(broker_url, queue=queue, prefetch=concurrency)
         self.embedded = isinstance(self.broker, InMemoryBroker)
 
-        async def run_message(task_id: str) -> None:
-            await self.run(uuid.UUID(task_id))
+        async def run_message(task_ids: list[str] | str) -> None:
+            # One id per message before batching; a queue may still hold such messages.
+            batch = [task_ids] if isinstance(task_ids, str) else task_ids
+            await asyncio.gather(*(self.run(uuid.UUID(task_id)) for task_id in batch))
 
         self._run = self.broker.register_task(run_message, task_name=RUN_TASK)
+        self._claims: Coalescer[uuid.UUID, TaskRow] = Coalescer(self._claim_many, limit=256)
+        self._completions: Coalescer[uuid.UUID, bool] = Coalescer(self._complete_many, limit=256)
+        #: Rows this engine is running now; the heartbeat renews their leases together.
+        self._running: set[uuid.UUID] = set()
         self._background: set[asyncio.Task[Any]] = set()
+        self._unsent: list[uuid.UUID] = []
         self._loops: list[asyncio.Task[None]] = []
+        self._heartbeat_loop: asyncio.Task[None] | None = None
         self._started = False
 
     # Sending -----------------------------------------------------------------------------
 
     def dispatch(self, task_ids: Iterable[uuid.UUID]) -> None:
-        """After a commit: send each new due task. A send that fails is left to the sweeper."""
+        """After a commit: send each new due task. A send that fails is left to the sweeper.
+
+        Ids committed while earlier sends are in flight go out together, up to
+        `MESSAGE_BATCH` ids in one message: under load a worker receives one message per batch
+        rather than per task, and an idle engine still sends at once."""
         if not self._started:
             return
-        for task_id in task_ids:
-            sent = asyncio.get_running_loop().create_task(self._send(task_id))
-            self._background.add(sent)
-            sent.add_done_callback(self._background.discard)
+        self._unsent.extend(task_ids)
+        if len(self._background) < SENDERS:
+            sender = asyncio.get_running_loop().create_task(self._send_unsent())
+            self._background.add(sender)
+            sender.add_done_callback(self._background.discard)
 
-    async def _send(self, task_id: uuid.UUID) -> None:
+    async def _send_unsent(self) -> None:
+        while self._unsent:
+            batch = self._unsent[:MESSAGE_BATCH]
+            del self._unsent[:MESSAGE_BATCH]
+            await self._send(batch)
+
+    async def _send(self, task_ids: Sequence[uuid.UUID]) -> None:
         try:
-            await self._run.kiq(str(task_id))
+            await self._run.kiq([str(task_id) for task_id in task_ids])
         except Exception as exc:
-            logger.warning("task not sent; the sweeper will", task_id=str(task_id), error=str(exc))
+            logger.warning("tasks not sent; the sweeper will", tasks=len(task_ids), error=str(exc))
 
     # Running -----------------------------------------------------------------------------
 
     async def run(self, task_id: uuid.UUID) -> TaskState | None:
         """Claim, execute and record task `task_id`; None when another run has it or it is
         not due (a duplicate message)."""
-        claimed = await self._claim(task_id)
+        claimed = await self._claims(task_id)
         if claimed is None:
             return None
         definition = self.registry.definitions.get(claimed.name)
@@ -146,7 +222,8 @@ class TaskEngine:
             attempt=claimed.attempts,
             lease=self.lease,
         )
-        heartbeat = asyncio.create_task(self._heartbeat(claimed.id))
+        self._running.add(claimed.id)
+        self._ensure_heartbeat()
         try:
             await definition.handler(context, **claimed.args)
         except Exception as exc:
@@ -154,51 +231,94 @@ class TaskEngine:
             logger.warning("task failed", task=claimed.name, task_id=str(task_id), error=detail)
             return await self._record_failure(claimed, detail)
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
-        return await self._record(claimed, TaskState.done, error=None)
+            self._running.discard(claimed.id)
+        if not await self._completions(claimed.id):
+            logger.warning(
+                "task outcome not recorded: its lease was taken", task_id=str(claimed.id)
+            )
+            return None
+        return TaskState.done
 
-    async def _claim(self, task_id: uuid.UUID) -> TaskRow | None:
-        """One UPDATE ... RETURNING: a short write, and no read that a writer could outdate."""
+    async def _claim_many(self, task_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, TaskRow]:
+        """One UPDATE ... RETURNING for every id asked: a short write, and no read that a
+        writer could outdate. Ids not pending-and-due (or abandoned) are left out."""
         now = utcnow()
         async with unit_of_work(self.database) as session:
-            claimed = (
-                await session.execute(
-                    update(TaskRow)
-                    .where(
-                        TaskRow.id == task_id,
-                        or_(
-                            (TaskRow.state == TaskState.pending) & (TaskRow.due_at <= now),
-                            (TaskRow.state == TaskState.running) & (TaskRow.claimed_until < now),
-                        ),
+            rows = (
+                (
+                    await session.execute(
+                        update(TaskRow)
+                        .where(
+                            TaskRow.id.in_(set(task_ids)),
+                            or_(
+                                (TaskRow.state == TaskState.pending) & (TaskRow.due_at <= now),
+                                (TaskRow.state == TaskState.running)
+                                & (TaskRow.claimed_until < now),
+                            ),
+                        )
+                        .values(
+                            state=TaskState.running,
+                            attempts=TaskRow.attempts + 1,
+                            claimed_until=now + self.lease,
+                            claimed_by=self.worker_id,
+                        )
+                        .returning(TaskRow)
+                        .execution_options(synchronize_session=False)
                     )
-                    .values(
-                        state=TaskState.running,
-                        attempts=TaskRow.attempts + 1,
-                        claimed_until=now + self.lease,
-                        claimed_by=self.worker_id,
-                    )
-                    .returning(TaskRow)
-                    .execution_options(synchronize_session=False)
                 )
-            ).scalar_one_or_none()
-            if claimed is not None:
-                session.expunge(claimed)
-            return claimed
+                .scalars()
+                .all()
+            )
+            for row in rows:
+                session.expunge(row)
+        return {row.id: row for row in rows}
 
-    async def _heartbeat(self, task_id: uuid.UUID) -> None:
-        """While the run lives its claim is renewed every third of the lease, so a live worker
-        never loses it and a dead one's runs out."""
-        while True:
-            await asyncio.sleep(self.lease.total_seconds() / 3)
-            async with unit_of_work(self.database) as session:
-                await session.execute(
-                    update(TaskRow)
-                    .where(TaskRow.id == task_id, TaskRow.claimed_by == self.worker_id)
-                    .values(claimed_until=utcnow() + self.lease)
-                    .execution_options(synchronize_session=False)
+    async def _complete_many(self, task_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bool]:
+        """Mark done, in one statement, every run that finished and still holds its claim."""
+        now = utcnow()
+        async with unit_of_work(self.database) as session:
+            recorded = (
+                (
+                    await session.execute(
+                        update(TaskRow)
+                        .where(TaskRow.id.in_(set(task_ids)), TaskRow.claimed_by == self.worker_id)
+                        .values(
+                            state=TaskState.done,
+                            claimed_until=None,
+                            claimed_by=None,
+                            finished_at=now,
+                        )
+                        .returning(TaskRow.id)
+                        .execution_options(synchronize_session=False)
+                    )
                 )
+                .scalars()
+                .all()
+            )
+        return {task_id: True for task_id in recorded}
+
+    def _ensure_heartbeat(self) -> None:
+        if self._heartbeat_loop is None or self._heartbeat_loop.done():
+            self._heartbeat_loop = asyncio.create_task(self._heartbeat())
+
+    async def _heartbeat(self) -> None:
+        """While runs live their claims are renewed together every third of the lease, so a
+        live worker never loses one and a dead one's run out. Stops when nothing runs."""
+        while self._running:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            running = set(self._running)
+            if not running:
+                return
+            try:
+                async with unit_of_work(self.database) as session:
+                    await session.execute(
+                        update(TaskRow)
+                        .where(TaskRow.id.in_(running), TaskRow.claimed_by == self.worker_id)
+                        .values(claimed_until=utcnow() + self.lease)
+                        .execution_options(synchronize_session=False)
+                    )
+            except Exception:
+                logger.exception("task lease renewal failed; retrying at the next beat")
 
     async def _record_failure(self, claimed: TaskRow, error: str) -> TaskState | None:
         if claimed.attempts >= claimed.max_attempts:
@@ -278,8 +398,8 @@ class TaskEngine:
                     .values(dispatched_at=now)
                     .execution_options(synchronize_session=False)
                 )
-        for task_id in fresh:
-            await self._send(task_id)
+        for start in range(0, len(fresh), MESSAGE_BATCH):
+            await self._send(fresh[start : start + MESSAGE_BATCH])
         return len(fresh)
 
     async def _sweep_forever(self) -> None:
@@ -320,6 +440,11 @@ class TaskEngine:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await loop
         self._loops.clear()
+        if self._heartbeat_loop is not None:
+            self._heartbeat_loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._heartbeat_loop
+            self._heartbeat_loop = None
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         if isinstance(self.broker, InMemoryBroker):
