@@ -128,6 +128,7 @@ def worker(
     """Run background work (submissions, scans, schedules) until SIGINT or SIGTERM. Many
     workers on many machines share the work through the database and GIGFORGE_BROKER_URL;
     with --once, a single pass, e.g. from cron."""
+    from gigforge.kit.logging import configure_logging
     from gigforge.migrations import upgrade
 
     try:
@@ -135,6 +136,8 @@ def worker(
     except ConfigurationError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    # The worker logs what `serve` logs, through the same redaction, level and format.
+    configure_logging(settings)
     process = Process.build(settings, concurrency=concurrency)
 
     async def main() -> None:

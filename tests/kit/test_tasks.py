@@ -231,6 +231,31 @@ async def test_tasks_run_once_each_through_a_real_broker(database: Database, url
     assert done == 20
 
 
+in_flight: list[int] = [0, 0]  # now, most at once
+
+
+@registry.task("tests.counted", backoff=timedelta(0))
+async def _counted(context: TaskContext, *, label: str) -> None:
+    in_flight[0] += 1
+    in_flight[1] = max(in_flight)
+    await asyncio.sleep(0.02)
+    in_flight[0] -= 1
+    runs.append(label)
+
+
+async def test_a_worker_runs_no_more_tasks_at_once_than_its_concurrency(
+    database: Database,
+) -> None:
+    in_flight[:] = [0, 0]
+    async with unit_of_work(database) as session:
+        task_ids = [await enqueue(session, "tests.counted", label=str(n)) for n in range(12)]
+    engine = TaskEngine(database, registry, concurrency=3)
+    # One message may carry several ids; the cap holds over all of them.
+    await asyncio.gather(*(engine.run(task_id) for task_id in task_ids if task_id))
+    assert len(runs) == 12
+    assert in_flight[1] == 3
+
+
 @registry.task("tests.slow", backoff=timedelta(0))
 async def _slow(context: TaskContext, *, label: str, seconds: float) -> None:
     await asyncio.sleep(seconds)
@@ -254,7 +279,7 @@ async def test_concurrent_runs_are_claimed_and_recorded_in_shared_statements(
 ) -> None:
     async with unit_of_work(database) as session:  # no dispatcher: nothing is sent yet
         task_ids = [await enqueue(session, "tests.record", label=str(n)) for n in range(40)]
-    engine = TaskEngine(database, registry)
+    engine = TaskEngine(database, registry, concurrency=40)
     updates = _count_task_updates(database)
     outcomes = await asyncio.gather(*(engine.run(task_id) for task_id in task_ids if task_id))
     assert outcomes == [TaskState.done] * 40

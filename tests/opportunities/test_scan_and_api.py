@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from factories import Account, AppFactory, connect_oauth, register, stored_events
@@ -118,6 +118,34 @@ async def test_each_new_listing_has_one_durable_event_written_with_it(
     async with unit_of_work(context.database) as session:
         for opportunity_id in announced:
             assert await session.get(Opportunity, opportunity_id) is not None
+
+
+async def test_listings_another_scan_stored_meanwhile_are_kept_once_with_one_event(
+    sandbox_app: FastAPI, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context: IntegrationContext = sandbox_app.state.integrations
+    account = await register(http)
+    connection_id = uuid.UUID(await connect_oauth(http, account, "freelancer"))
+    first = await Scanner(context).scan(connection_id)
+    assert first.found == 7
+
+    # The next scan looks its listings up before another transaction commits the same ones:
+    # its lookup finds nothing, and its insert meets theirs.
+    from gigforge.opportunities.repository import OpportunityRepository
+
+    async def nothing_stored_yet(*_args: object, **_kwargs: object) -> dict[str, Opportunity]:
+        return {}
+
+    monkeypatch.setattr(OpportunityRepository, "existing", nothing_stored_yet)
+    async with unit_of_work(context.database) as session:  # read the source from the top
+        await session.execute(delete(SourceSchedule))
+    raced = await Scanner(context).scan(connection_id)
+
+    assert raced.error is None
+    assert (raced.found, raced.duplicates, raced.updated) == (0, 0, 7)
+    assert len(await stored_events(sandbox_app, "opportunity.found")) == 7
+    async with unit_of_work(context.database) as session:
+        assert await session.scalar(select(func.count()).select_from(Opportunity)) == 7
 
 
 async def test_a_repost_in_a_later_batch_of_the_same_scan_is_linked_to_its_original(

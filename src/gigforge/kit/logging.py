@@ -128,6 +128,8 @@ def configure_logging(settings: Settings) -> None:
         uvicorn_logger.propagate = True
     # The access middleware writes one richer record per request.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # taskiq logs every message it receives; the task engine logs what a task did.
+    logging.getLogger("taskiq").setLevel(max(level, logging.WARNING))
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # The policy layer writes one record per third-party call; httpx's own per-request lines

@@ -54,8 +54,9 @@ REDISPATCH_AFTER = timedelta(seconds=30)
 #: so long work keeps its claim however long it takes.
 LEASE = timedelta(seconds=60)
 MAX_ERROR_CHARS = 2_000
-#: Most task ids one message carries; small enough that a burst still spreads over workers.
-MESSAGE_BATCH = 32
+#: Most task ids one message carries: enough to cut the broker's per-message cost several
+#: times under load, few enough that a burst (a scan per source) still spreads over workers.
+MESSAGE_BATCH = 8
 #: Sends in flight at once from one process; what is committed meanwhile waits to be batched.
 SENDERS = 1
 
@@ -165,11 +166,13 @@ class TaskEngine:
             batch = [task_ids] if isinstance(task_ids, str) else task_ids
             await asyncio.gather(*(self.run(uuid.UUID(task_id)) for task_id in batch))
 
-        self._run = self.broker.register_task(run_message, task_name=RUN_TASK)
+        self._message = self.broker.register_task(run_message, task_name=RUN_TASK)
         self._claims: Coalescer[uuid.UUID, TaskRow] = Coalescer(self._claim_many, limit=256)
         self._completions: Coalescer[uuid.UUID, bool] = Coalescer(self._complete_many, limit=256)
         #: Rows this engine is running now; the heartbeat renews their leases together.
         self._running: set[uuid.UUID] = set()
+        #: At most `concurrency` runs at once, however many ids the messages in hand carry.
+        self._slots = asyncio.Semaphore(concurrency)
         self._background: set[asyncio.Task[Any]] = set()
         self._unsent: list[uuid.UUID] = []
         self._loops: list[asyncio.Task[None]] = []
@@ -200,7 +203,7 @@ class TaskEngine:
 
     async def _send(self, task_ids: Sequence[uuid.UUID]) -> None:
         try:
-            await self._run.kiq([str(task_id) for task_id in task_ids])
+            await self._message.kiq([str(task_id) for task_id in task_ids])
         except Exception as exc:
             logger.warning("tasks not sent; the sweeper will", tasks=len(task_ids), error=str(exc))
 
@@ -209,6 +212,10 @@ class TaskEngine:
     async def run(self, task_id: uuid.UUID) -> TaskState | None:
         """Claim, execute and record task `task_id`; None when another run has it or it is
         not due (a duplicate message)."""
+        async with self._slots:
+            return await self._run_claimed(task_id)
+
+    async def _run_claimed(self, task_id: uuid.UUID) -> TaskState | None:
         claimed = await self._claims(task_id)
         if claimed is None:
             return None

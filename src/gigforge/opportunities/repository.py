@@ -115,6 +115,15 @@ class OpportunityRepository(Repository[Opportunity]):
         )
         return {row.external_id: row for row in rows}
 
+    async def insert_missing(self, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+        """Insert the rows no other transaction stored first (same user, platform and
+        external id); the ids of those inserted."""
+        statement = dialect_insert(self.session, Opportunity).on_conflict_do_nothing(
+            index_elements=["user_id", "platform", "external_id"]
+        )
+        inserted = await self.session.execute(statement.returning(Opportunity.id), list(rows))
+        return set(inserted.scalars())
+
     async def band_candidates(
         self,
         user_id: uuid.UUID,

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, cast
 
 import structlog
 from sqlalchemy import Table, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.connections.context import IntegrationContext
@@ -396,7 +397,21 @@ class Scanner:
             else:
                 report.duplicates += 1
         # Core, not the ORM: the rows are complete, and the unit of work would only add cost.
-        await session.execute(insert(_OPPORTUNITIES), rows)
+        try:
+            async with session.begin_nested():
+                await session.execute(insert(_OPPORTUNITIES), rows)
+        except IntegrityError:
+            # Another scan of this user's listings (a second source for the same platform, a
+            # "Scan now" beside the scheduled one, another worker) stored some of them since
+            # the lookup above. Those rows are theirs, with their events; this scan stores
+            # the rest.
+            inserted = await repository.insert_missing(rows)
+            lost = {row["id"] for row in rows} - inserted
+            lost_originals = sum(1 for entry in created if entry[0] in lost)
+            report.found -= lost_originals
+            report.duplicates -= len(lost) - lost_originals
+            report.updated += len(lost)
+            created = [entry for entry in created if entry[0] not in lost]
         # Each new listing's event commits with it, or not at all.
         await publish_many(
             session,
