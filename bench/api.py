@@ -7,7 +7,13 @@ prints requests per second and p50/p99 latency beside a bare endpoint (`/healthz
 app. The load generator shares the machine's cores with the server, so absolute numbers are a
 floor; compare the rows with each other.
 
+`--rate-limits both` (the default) runs every configuration twice, with the API rate limits
+off and on, so the rows show what counting and the RateLimit headers cost; "on" sets limits
+far above the load so nothing is refused, and counts in memory, or in Redis with
+`--redis-url`.
+
     python bench/api.py [--requests 3000] [--concurrency 32] [--workers 1 2]
+                        [--rate-limits off|on|both] [--redis-url redis://127.0.0.1:6379/7]
 """
 
 from __future__ import annotations
@@ -33,7 +39,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+UNREACHABLE_LIMIT = "1000000000/minute"
+
+
+def _start_server(
+    data_dir: Path, port: int, workers: int, *, limits: bool, redis_url: str | None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "GIGFORGE_ENV": "development",
@@ -43,6 +54,13 @@ def _start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[b
     }
     env.pop("GIGFORGE_DATABASE_URL", None)
     env.pop("GIGFORGE_BROKER_URL", None)
+    env.pop("GIGFORGE_REDIS_URL", None)
+    env["GIGFORGE_RATE_LIMITS_ENABLED"] = "true" if limits else "false"
+    if limits:
+        for group in ("READ", "WRITE", "AUTH"):
+            env[f"GIGFORGE_RATE_LIMIT_{group}"] = UNREACHABLE_LIMIT
+        if redis_url:
+            env["GIGFORGE_REDIS_URL"] = redis_url
     if workers > 1:
         # Several API processes serve requests only (see docs/deployment.md).
         env["GIGFORGE_EMBEDDED_WORKER"] = "false"
@@ -99,7 +117,7 @@ def _row(name: str, elapsed: float, latencies: list[float], failures: int) -> st
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
     rps = len(latencies) / elapsed
-    return f"{name:<50} {rps:>10.0f} {p50:>10.2f} {p99:>10.2f} {failures:>8}"
+    return f"{name:<66} {rps:>10.0f} {p50:>10.2f} {p99:>10.2f} {failures:>8}"
 
 
 async def _credentials(base: str) -> tuple[str, str]:
@@ -125,12 +143,17 @@ async def _credentials(base: str) -> tuple[str, str]:
     return str(token), str(key)
 
 
-async def _rows(workers: int, requests: int, concurrency: int) -> None:
+async def _rows(
+    workers: int, requests: int, concurrency: int, *, limits: bool, redis_url: str | None
+) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     label = f"{workers} worker{'s' if workers > 1 else ''}"
+    label += f", limits {'on' if limits else 'off'}"
+    if limits and redis_url:
+        label += " (Redis)"
     with tempfile.TemporaryDirectory() as tmp:
-        server = _start_server(Path(tmp), port, workers)
+        server = _start_server(Path(tmp), port, workers, limits=limits, redis_url=redis_url)
         try:
             await _wait_ready(base)
             token, key = await _credentials(base)
@@ -154,6 +177,29 @@ async def _rows(workers: int, requests: int, concurrency: int) -> None:
             server.wait(timeout=30)
 
 
+async def _limiter_cost(redis_url: str | None, calls: int = 20_000) -> str:
+    """The limiter's own cost per request, in this process: one charge and its headers."""
+    from gigforge.kit.ratelimit import Policy, RateLimiter, parse_limit, storage_from_url
+
+    limiter = RateLimiter(
+        storage_from_url(redis_url), [Policy("read", parse_limit(UNREACHABLE_LIMIT))]
+    )
+    samples: list[float] = []
+    for number in range(calls):
+        started = time.perf_counter()
+        decision = await limiter.charge("read", f"user:{number % 100}")
+        if decision is None or not decision.allowed:
+            raise SystemExit(f"the limiter refused or could not count: {decision}")
+        decision.headers()
+        samples.append(time.perf_counter() - started)
+    samples.sort()
+    where = "Redis" if redis_url else "memory"
+    return (
+        f"rate limiter alone ({where}): median {statistics.median(samples) * 1e6:.1f} us, "
+        f"p99 {samples[int(len(samples) * 0.99)] * 1e6:.1f} us per request ({calls} charges)"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
@@ -161,14 +207,29 @@ async def main() -> None:
     parser.add_argument(
         "--workers", type=int, nargs="+", default=[1, 2], help="API processes, one run each"
     )
+    parser.add_argument(
+        "--rate-limits",
+        choices=["off", "on", "both"],
+        default="both",
+        help="API rate limits off, on (limits nobody reaches), or one run of each",
+    )
+    parser.add_argument(
+        "--redis-url", default=None, help="count the limits in this Redis instead of in memory"
+    )
     args = parser.parse_args()
     print(
         f"{args.requests} requests per row, {args.concurrency} concurrent, "
         f"uvicorn (`gigforge serve --workers N`), SQLite, loopback"
     )
-    print(f"{'endpoint':<50} {'req/s':>10} {'p50 ms':>10} {'p99 ms':>10} {'failed':>8}")
+    print(f"{'endpoint':<66} {'req/s':>10} {'p50 ms':>10} {'p99 ms':>10} {'failed':>8}")
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.rate_limits]
+    if True in modes:
+        print(await _limiter_cost(args.redis_url))
     for workers in args.workers:
-        await _rows(workers, args.requests, args.concurrency)
+        for limits in modes:
+            await _rows(
+                workers, args.requests, args.concurrency, limits=limits, redis_url=args.redis_url
+            )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,7 +15,10 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from gigforge.certifications import catalog
+from gigforge.certifications.models import Certification
 from gigforge.integrations.openai.sandbox import SANDBOX_API_KEY
+from gigforge.kit.clock import utcnow
 from gigforge.kit.db import unit_of_work
 from gigforge.kit.outbox import EventRow
 from gigforge.settings import Settings
@@ -109,3 +113,48 @@ async def stored_events(app: FastAPI, type_prefix: str = "") -> list[EventRow]:
             select(EventRow).where(EventRow.type.startswith(type_prefix)).order_by(EventRow.id)
         )
         return list(rows.scalars())
+
+
+async def grant_certification(
+    app: FastAPI, user_id: str, level: int = 1, *, expires_in: timedelta = timedelta(days=365)
+) -> None:
+    """Record `level` (and every level below it) as passed, as a passed exam leaves it; for
+    tests of features that a certification level gates (auto-approve needs level 1)."""
+    now = utcnow()
+    async with unit_of_work(app.state.database) as session:
+        for held in range(1, level + 1):
+            session.add(
+                Certification(
+                    user_id=uuid.UUID(user_id),
+                    level=held,
+                    earned_at=now,
+                    expires_at=now + expires_in,
+                )
+            )
+
+
+def pass_exam_over_http(base_url: str, email: str, password: str, level: int = 1) -> None:
+    """Take and pass a level's exam on a served Gigforge (a `serving` subprocess) through its
+    API, with the right answers read from the question bank, as a browser test's setup."""
+    course = catalog.course(level)
+    assert course is not None
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        token = http.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert token.status_code == 200, token.text
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        attempt = http.post(f"/api/v1/certifications/exams/{level}/start", headers=headers)
+        assert attempt.status_code == 201, attempt.text
+        answers = []
+        for question in attempt.json()["questions"]:
+            banked = course.question(question["question_id"])
+            assert banked is not None
+            right = next(o for o in question["options"] if o["text"] == banked.options[0])
+            answers.append(
+                {"question_id": question["question_id"], "option_id": right["option_id"]}
+            )
+        graded = http.post(
+            f"/api/v1/certifications/exams/{level}/submit",
+            json={"attempt_id": attempt.json()["attempt_id"], "answers": answers},
+            headers=headers,
+        )
+        assert graded.json()["status"] == "passed", graded.text

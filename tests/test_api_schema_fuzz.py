@@ -57,7 +57,13 @@ def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
         await engine.dispose()
 
     asyncio.run(migrate())
-    return create_app(make_settings(tmp_path, database_url, sandbox=True, embedded_worker=False))
+    # Rate limits off: a spent budget would answer 429 (documented, so still conformant) in
+    # place of the operations under test. tests/kit/test_ratelimit.py covers the limits.
+    return create_app(
+        make_settings(
+            tmp_path, database_url, sandbox=True, embedded_worker=False, rate_limits_enabled=False
+        )
+    )
 
 
 @pytest.fixture(scope="module")

@@ -81,29 +81,37 @@ async def test_two_workers_share_the_scans_and_run_each_once(
     sandbox.faults.latency = 0.5
     with _served(sandbox.app) as port:
         app = await app_factory(allowed_private_hosts=[f"127.0.0.1:{port}"])
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as client:
-            account = await register(client)
-            for number in range(SOURCES):
-                created = await client.post(
-                    "/api/v1/connections",
-                    json={
-                        "integration": "remoteok",
-                        "base_url": f"http://127.0.0.1:{port}",
-                        "name": f"remote-ok-{number}",
-                        "config": {},
-                    },
-                    headers=account.headers,
-                )
-                assert created.status_code == 201, created.text
-        async with unit_of_work(app.state.database) as session:
-            planned = await plan_scans(session, app.state.integrations)
-        assert len(planned) == SOURCES
-
         logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
         workers = [_worker(app, port, log) for log in logs]
         try:
+
+            async def both_started() -> bool:
+                return all("worker started" in log.read_text() for log in logs)
+
+            # Both are up before there is work, so neither has a head start.
+            await _wait_for(both_started, "both workers to start", within=120)
+            sources: list[str] = []
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            ) as client:
+                account = await register(client)
+                for number in range(SOURCES):
+                    created = await client.post(
+                        "/api/v1/connections",
+                        json={
+                            "integration": "remoteok",
+                            "base_url": f"http://127.0.0.1:{port}",
+                            "name": f"remote-ok-{number}",
+                            "config": {},
+                        },
+                        headers=account.headers,
+                    )
+                    assert created.status_code == 201, created.text
+                    sources.append(created.json()["id"])
+            # Planned as the scheduler plans them (the workers' own scheduler may plan some
+            # first); the workers' sweepers send the tasks.
+            async with unit_of_work(app.state.database) as session:
+                await plan_scans(session, app.state.integrations)
 
             async def all_done() -> bool:
                 async with unit_of_work(app.state.database) as session:
@@ -124,7 +132,7 @@ async def test_two_workers_share_the_scans_and_run_each_once(
     first, second = (_scanned_by(log) for log in logs)
     assert first, "the first worker took a share of the scans"
     assert second, "the second worker took a share of the scans"
-    assert sorted(first + second) == sorted(str(connection_id) for connection_id in planned)
+    assert sorted(first + second) == sorted(sources)
     async with unit_of_work(app.state.database) as session:
         attempts = (
             await session.execute(select(TaskRow.attempts).where(TaskRow.name == SCAN_TASK))

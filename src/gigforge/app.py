@@ -14,12 +14,16 @@ from gigforge import __version__
 from gigforge.accounts.endpoints import api_keys_router, auth_router, users_router
 from gigforge.admin.endpoints import router as admin_tasks_router
 from gigforge.audit.endpoints import router as audit_router
+from gigforge.certifications.endpoints import router as certifications_router
 from gigforge.connections.endpoints import router as connections_router
 from gigforge.events.catalog import import_event_types
 from gigforge.events.endpoints import router as events_router
 from gigforge.health import router as health_router
 from gigforge.integrations.endpoints import router as integrations_router
 from gigforge.integrations.sandboxes import mount_sandboxes
+from gigforge.kit.deprecation import EXPOSED_HEADERS as DEPRECATION_HEADERS
+from gigforge.kit.deprecation import DeprecationHeadersMiddleware
+from gigforge.kit.deps import client_ip
 from gigforge.kit.email import email_sender_from_settings
 from gigforge.kit.logging import configure_logging
 from gigforge.kit.metrics import HttpMetrics
@@ -29,17 +33,29 @@ from gigforge.kit.middleware import (
     RequestContextMiddleware,
 )
 from gigforge.kit.problems import install_problem_handlers
+from gigforge.kit.ratelimit import EXPOSED_HEADERS as RATE_LIMIT_HEADERS
+from gigforge.kit.ratelimit import (
+    RateLimitMiddleware,
+    Routes,
+    document_rate_limits,
+    limiter_from_settings,
+)
+from gigforge.oauth_server.endpoints import apps_router as oauth_apps_router
+from gigforge.oauth_server.endpoints import authorizations_router as oauth_authorizations_router
+from gigforge.oauth_server.endpoints import protocol_router as oauth_protocol_router
 from gigforge.opportunities.endpoints import profile_router
 from gigforge.opportunities.endpoints import router as opportunities_router
 from gigforge.opportunities.inbound import router as inbound_router
 from gigforge.opportunities.inbound_endpoints_api import router as inbound_endpoints_router
-from gigforge.opportunities.scan_now import ScanRuns
 from gigforge.proposals.endpoints import router as proposals_router
 from gigforge.settings import Settings, load_settings
+from gigforge.storage.endpoints import router as files_router
 from gigforge.web import STATIC_PATH, static_files
 from gigforge.web import router as web_router
 from gigforge.web.api_docs import docs_router
 from gigforge.web.errors import render_error_page
+from gigforge.web.session import ACCESS_COOKIE, REFRESH_COOKIE
+from gigforge.webhooks.endpoints import router as webhooks_router
 from gigforge.worker import Process
 
 API_PREFIX = "/api/v1"
@@ -75,7 +91,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await process.start(work=settings.embedded_worker)
         freeze_startup_heap()
         yield
-        await app.state.scan_runs.close()
         await process.stop()
         await database.dispose()
 
@@ -97,9 +112,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.router = process.router
     app.state.registry = process.registry
     app.state.quota_notices = process.quota_notices
-    app.state.scan_runs = ScanRuns()
     app.state.integrations = process.integrations
     app.state.tasks = process.tasks
+    app.state.storage = process.storage
     install_problem_handlers(app, html=render_error_page)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -115,21 +130,47 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(inbound_endpoints_router)
     api.include_router(proposals_router)
     api.include_router(events_router)
+    api.include_router(webhooks_router)
     api.include_router(admin_tasks_router)
+    api.include_router(oauth_apps_router)
+    api.include_router(oauth_authorizations_router)
+    api.include_router(certifications_router)
     app.include_router(api)
     app.include_router(health_router)
+    app.include_router(oauth_protocol_router)
+    app.include_router(files_router)
     app.include_router(web_router)
     app.include_router(docs_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     app.mount(STATIC_PATH, static_files(), name="static")
     app.state.sandboxes = mount_sandboxes(app, app.state.integrations) if settings.sandbox else {}
 
+    # Innermost: CORS answers preflights before anything is charged, and decorates 429s.
+    app.add_middleware(DeprecationHeadersMiddleware, base_url=settings.public_url)
+    if settings.rate_limits_enabled:
+        limited = Routes(
+            auth_paths=tuple(settings.rate_limit_auth_paths),
+            credential_cookies=(ACCESS_COOKIE, REFRESH_COOKIE),
+        )
+        app.add_middleware(
+            RateLimitMiddleware,
+            limiter=limiter_from_settings(settings),
+            routes=limited,
+            client_address=client_ip,
+            html=render_error_page,
+        )
+        document_rate_limits(app, limited)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                *RATE_LIMIT_HEADERS,
+                *DEPRECATION_HEADERS,
+            ],
         )
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes, html=render_error_page

@@ -11,10 +11,14 @@ from rich.console import Console
 
 from gigforge import __version__
 from gigforge.admin.cli import tasks_app
+from gigforge.certifications.cli import certifications_app
 from gigforge.connections.cli import connect, integrations_app, run_integration_test
 from gigforge.kit.errors import GigforgeError
+from gigforge.oauth_server.cli import apps_app
 from gigforge.opportunities.cli import scan
 from gigforge.settings import ConfigurationError, Settings, load_settings
+from gigforge.storage.cli import storage_app
+from gigforge.webhooks.cli import webhooks_app
 from gigforge.worker import worker
 
 T = TypeVar("T")
@@ -34,6 +38,10 @@ app.command("worker")(worker)
 app.add_typer(audit_app, name="audit")
 app.add_typer(vault_app, name="vault")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(apps_app, name="apps")
+app.add_typer(storage_app, name="storage")
+app.add_typer(certifications_app, name="certifications")
+app.add_typer(webhooks_app, name="webhooks")
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)

@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from limits import parse as parse_limit
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -33,6 +34,20 @@ class Environment(StrEnum):
 
 class ConfigurationError(Exception):
     """Raised at start when the configuration cannot be used; the message is one line."""
+
+
+def _is_service_account_key(value: SecretStr | None) -> bool:
+    import json
+
+    if value is None:
+        return False
+    try:
+        document = json.loads(value.get_secret_value())
+    except ValueError:
+        return False
+    return isinstance(document, dict) and all(
+        isinstance(document.get(name), str) for name in ("client_email", "private_key")
+    )
 
 
 def _config_file() -> Path:
@@ -86,7 +101,36 @@ class Settings(BaseSettings):
         description='OAuth apps by integration slug: {"upwork": {"client_id": ..., ...}}',
     )
     redis_url: str | None = Field(
-        default=None, description="Shares rate budgets across processes (redis://...)"
+        default=None,
+        description=(
+            "Shares integration rate budgets and API rate limits across processes (redis://...)"
+        ),
+    )
+    rate_limits_enabled: bool = Field(
+        default=True,
+        description="Limit API calls per caller, with RateLimit headers on every API answer",
+    )
+    rate_limit_read: str = Field(
+        default="600/minute", description="Each caller's GET/HEAD/OPTIONS API calls"
+    )
+    rate_limit_write: str = Field(
+        default="120/minute",
+        description="Each caller's other API calls and dashboard form submissions",
+    )
+    rate_limit_auth: str = Field(
+        default="20/minute",
+        description="Calls per client address to the sign-in, sign-up, reset and token routes",
+    )
+    rate_limit_auth_paths: list[str] = Field(
+        default_factory=lambda: [
+            "/api/v1/auth/",
+            "/oauth/token",
+            "/login",
+            "/register",
+            "/forgot-password",
+            "/reset-password",
+        ],
+        description="The routes rate_limit_auth covers (an entry ending in / is a prefix)",
     )
     ai_task_budget_micro_usd: int = Field(
         default=50_000, ge=0, description="Hard cap on one AI request, in millionths of a dollar"
@@ -172,6 +216,63 @@ class Settings(BaseSettings):
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout_seconds: float = 10.0
 
+    # File storage (docs/storage.md): deliverables and other files go through gigforge.storage.
+    storage_backend: Literal["local", "s3", "gcs", "b2"] = Field(
+        default="local",
+        description="Where files are kept: a local folder, Amazon S3, Google Cloud Storage or B2",
+    )
+    storage_local_dir: Path | None = Field(
+        default=None, description="The local backend's folder; <data_dir>/storage when unset"
+    )
+    storage_bucket: str | None = Field(default=None, description="Bucket name (s3, gcs, b2)")
+    storage_region: str | None = Field(
+        default=None, description="Region: us-east-1 (s3), us-west-004 (b2)"
+    )
+    storage_endpoint_url: str | None = Field(
+        default=None,
+        description=(
+            "Another S3-compatible or GCS endpoint (MinIO, a test server); b2 builds "
+            "https://s3.<region>.backblazeb2.com when unset"
+        ),
+    )
+    storage_prefix: str = Field(
+        default="", description="Folder inside the bucket (or local folder) for every key"
+    )
+    storage_access_key_id: str | None = Field(
+        default=None, description="S3 access key id or B2 application key id"
+    )
+    storage_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret access key or B2 application key"
+    )
+    storage_gcs_credentials: SecretStr | None = Field(
+        default=None, description="GCS service account key: the JSON document itself"
+    )
+    storage_encryption: Literal["provider-default", "sse-s3", "sse-kms"] = Field(
+        default="provider-default",
+        description=(
+            "Server-side encryption: sse-s3 (S3 AES256, B2 SSE-B2) or sse-kms (S3 SSE-KMS, "
+            "GCS customer-managed key)"
+        ),
+    )
+    storage_kms_key_id: str | None = Field(
+        default=None,
+        description="KMS key id or ARN (s3) or key resource name (gcs) for sse-kms",
+    )
+    storage_signed_url_seconds: int = Field(
+        default=900, ge=1, le=604_800, description="How long a download link stays valid"
+    )
+    storage_multipart_threshold_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=5 * 1024 * 1024,
+        description="Uploads larger than this go in parts (S3, B2) or resumable chunks (GCS)",
+    )
+    storage_part_size_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=5 * 1024 * 1024,
+        le=5 * 1024 * 1024 * 1024,
+        description="The size of each part of a multipart upload",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -193,11 +294,66 @@ class Settings(BaseSettings):
             )
         return value or None
 
+    @field_validator("rate_limit_read", "rate_limit_write", "rate_limit_auth")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        try:
+            item = parse_limit(value)
+        except ValueError:
+            item = None
+        if item is None or item.amount < 1:
+            raise ValueError(
+                f"{value!r} is not a rate limit; write it as <count>/<second|minute|hour|day>"
+            )
+        return value
+
     @field_validator("allowed_private_hosts")
     @classmethod
     def _allow_list_parses(cls, value: list[str]) -> list[str]:
         AllowList.parse(value)
         return value
+
+    @model_validator(mode="after")
+    def _storage_is_complete(self) -> Settings:
+        backend = self.storage_backend
+        if backend != "local" and not self.storage_bucket:
+            raise ValueError(f"GIGFORGE_STORAGE_BUCKET must be set for the {backend} backend")
+        if backend == "b2" and not (self.storage_region or self.storage_endpoint_url):
+            raise ValueError(
+                "GIGFORGE_STORAGE_REGION (us-west-004, say) must be set for the b2 backend"
+            )
+        if backend in ("s3", "b2") and (
+            bool(self.storage_access_key_id) != bool(self.storage_secret_access_key)
+        ):
+            raise ValueError(
+                "GIGFORGE_STORAGE_ACCESS_KEY_ID and GIGFORGE_STORAGE_SECRET_ACCESS_KEY go together"
+            )
+        if backend == "b2" and not self.storage_access_key_id:
+            raise ValueError("GIGFORGE_STORAGE_ACCESS_KEY_ID (a B2 application key id) must be set")
+        if backend == "gcs" and not _is_service_account_key(self.storage_gcs_credentials):
+            raise ValueError(
+                "GIGFORGE_STORAGE_GCS_CREDENTIALS must be a service account key: the JSON "
+                "document with client_email and private_key"
+            )
+        if self.storage_kms_key_id and self.storage_encryption != "sse-kms":
+            raise ValueError(
+                "GIGFORGE_STORAGE_KMS_KEY_ID is set: also set GIGFORGE_STORAGE_ENCRYPTION=sse-kms"
+            )
+        if self.storage_encryption == "sse-kms" and backend in ("local", "b2"):
+            raise ValueError(f"the {backend} backend has no KMS encryption (sse-kms)")
+        kms_without_key = self.storage_encryption == "sse-kms" and not self.storage_kms_key_id
+        if backend == "gcs" and kms_without_key:
+            raise ValueError("GIGFORGE_STORAGE_KMS_KEY_ID (a Cloud KMS key name) is needed on gcs")
+        if self.storage_encryption == "sse-s3" and backend in ("local", "gcs"):
+            raise ValueError(
+                f"the {backend} backend has no sse-s3 option (gcs always encrypts at rest)"
+            )
+        if self.storage_part_size_bytes > self.storage_multipart_threshold_bytes:
+            raise ValueError(
+                "GIGFORGE_STORAGE_PART_SIZE_BYTES must not exceed "
+                "GIGFORGE_STORAGE_MULTIPART_THRESHOLD_BYTES"
+            )
+        return self
 
     @model_validator(mode="after")
     def _argon2_memory_fits_lanes(self) -> Settings:
@@ -232,6 +388,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'gigforge.db').resolve()}"
+
+    @property
+    def storage_root(self) -> Path:
+        return self.storage_local_dir or self.data_dir / "storage"
 
     @property
     def local_files_root(self) -> Path:

@@ -24,6 +24,8 @@ import structlog
 import typer
 
 from gigforge.ai.router import Router
+from gigforge.certifications.tasks import EXPIRE_EVERY
+from gigforge.certifications.tasks import EXPIRE_TASK as CERTIFICATIONS_EXPIRE_TASK
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.quota import QuotaNotices
 from gigforge.connections.vault import keyring_from_settings
@@ -33,15 +35,32 @@ from gigforge.kit.schedules import Schedule, Scheduler
 from gigforge.kit.ssrf import AddressGuard
 from gigforge.kit.task_engine import TaskEngine
 from gigforge.kit.tasks import TaskRegistry, registry
+from gigforge.oauth_server.tasks import PURGE_EVERY as OAUTH_PURGE_EVERY
+from gigforge.oauth_server.tasks import PURGE_TASK as OAUTH_PURGE_TASK
 from gigforge.opportunities.scheduler import PLAN_EVERY, PLAN_TASK
 from gigforge.settings import ConfigurationError, Settings, load_settings
+from gigforge.storage import Storage, storage_from_settings
+from gigforge.webhooks.delivery import SWEEP_EVERY as WEBHOOKS_SWEEP_EVERY
+from gigforge.webhooks.delivery import SWEEP_TASK as WEBHOOKS_SWEEP_TASK
+from gigforge.webhooks.sending import WebhookSender
 
 logger = structlog.get_logger("gigforge.worker")
 
 #: Each domain's `tasks.py`; importing one registers its tasks.
-TASK_MODULES = ("gigforge.opportunities.tasks", "gigforge.proposals.tasks")
+TASK_MODULES = (
+    "gigforge.opportunities.tasks",
+    "gigforge.proposals.tasks",
+    "gigforge.certifications.tasks",
+    "gigforge.webhooks.tasks",
+    "gigforge.oauth_server.tasks",
+)
 
-SCHEDULES = [Schedule(name=PLAN_TASK, every=PLAN_EVERY, task=PLAN_TASK)]
+SCHEDULES = [
+    Schedule(name=PLAN_TASK, every=PLAN_EVERY, task=PLAN_TASK),
+    Schedule(name=CERTIFICATIONS_EXPIRE_TASK, every=EXPIRE_EVERY, task=CERTIFICATIONS_EXPIRE_TASK),
+    Schedule(name=WEBHOOKS_SWEEP_TASK, every=WEBHOOKS_SWEEP_EVERY, task=WEBHOOKS_SWEEP_TASK),
+    Schedule(name=OAUTH_PURGE_TASK, every=OAUTH_PURGE_EVERY, task=OAUTH_PURGE_TASK),
+]
 
 
 def task_registry() -> TaskRegistry:
@@ -81,7 +100,12 @@ class Process:
             registry=integration_registry,
         )
         router = Router(database)
-        resources: dict[type[Any], Any] = {IntegrationContext: integrations, Router: router}
+        resources: dict[type[Any], Any] = {
+            IntegrationContext: integrations,
+            Router: router,
+            WebhookSender: WebhookSender(integrations.runtime.guard),
+        }
+        resources[Storage] = storage_from_settings(settings)
         tasks = TaskEngine(
             database,
             task_registry(),
@@ -103,6 +127,12 @@ class Process:
             resources=resources,
         )
 
+    @property
+    def storage(self) -> Storage:
+        """The file storage the settings name; tasks get it as a resource too."""
+        storage: Storage = self.resources[Storage]
+        return storage
+
     async def start(self, *, work: bool) -> None:
         """Connect to the broker; `work` also runs tasks, the sweeper and the scheduler here."""
         await self.tasks.start(consume=work)
@@ -113,6 +143,8 @@ class Process:
         await self.scheduler.stop()
         await self.tasks.stop()
         await self.router.close()
+        await self.resources[WebhookSender].close()
+        await self.storage.aclose()
         await self.quota_notices.drain()
 
 

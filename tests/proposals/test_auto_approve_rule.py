@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
 
-from factories import register
+from factories import grant_certification, register
 
 RULE = "/api/v1/proposals-auto-approve"
 
 
 async def test_the_rule_is_off_until_set_and_reads_back_what_was_saved(
-    client: httpx.AsyncClient,
+    app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     account = await register(client)
+    await grant_certification(app, account.user_id, 1)
     before = await client.get(RULE, headers=account.headers)
     assert before.status_code == 200
     assert before.json() == {
@@ -42,8 +44,11 @@ async def test_the_rule_is_off_until_set_and_reads_back_what_was_saved(
     assert record["data"]["was_enabled"] is False
 
 
-async def test_saving_the_same_caps_again_records_no_new_change(client: httpx.AsyncClient) -> None:
+async def test_saving_the_same_caps_again_records_no_new_change(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
     account = await register(client)
+    await grant_certification(app, account.user_id, 1)
     rule = {"enabled": True, "max_budget": 100, "min_score": 0.5, "max_per_day": 1}
     for _ in range(2):
         assert (await client.put(RULE, json=rule, headers=account.headers)).status_code == 200

@@ -11,7 +11,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from factories import Account, AppFactory, connect_oauth, connect_openai, register
+from factories import (
+    Account,
+    AppFactory,
+    connect_oauth,
+    connect_openai,
+    grant_certification,
+    register,
+)
 from gigforge.integrations.framework import ProposalSubmission
 from gigforge.kit.clock import utcnow
 from gigforge.kit.db import unit_of_work
@@ -184,6 +191,7 @@ async def test_without_a_model_the_draft_comes_from_the_template_and_says_so(
 
 async def test_auto_approve_only_within_the_caps(app: FastAPI, http: httpx.AsyncClient) -> None:
     account = await register(http)
+    await grant_certification(app, account.user_id, 1)
     jobs = await _scanned(app, http, account, "upwork")
     rule = await http.put(
         "/api/v1/proposals-auto-approve",

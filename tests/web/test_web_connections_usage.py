@@ -270,7 +270,9 @@ async def test_usage_shows_routed_ai_spend_and_quota_calls_per_connection(
     assert '<span class="connection-integration">Himalayas</span>' in page.text
 
 
-async def _finished(web: httpx.AsyncClient) -> httpx.Response:
+async def _finished(app: FastAPI, web: httpx.AsyncClient) -> httpx.Response:
+    """The worker's part (the scan tasks Scan now enqueued), then the page's polling."""
+    await app.state.tasks.run_due()
     for _ in range(200):
         status = await web.get(
             "/opportunities/scan/status?polling=1", headers={"HX-Request": "true"}
@@ -299,7 +301,7 @@ async def test_scan_now_runs_in_the_background_and_reports_each_source(
     started = await web.post("/opportunities/scan", headers=_htmx(csrf_of(board.text)))
     assert started.status_code == 200
     assert 'id="scan-progress"' in started.text
-    finished = await _finished(web)
+    finished = await _finished(sandbox_app, web)
 
     assert finished.headers["HX-Trigger"] == "scan-finished"
     text = " ".join(finished.text.split())
@@ -410,7 +412,7 @@ async def test_scan_now_skips_a_source_another_scan_holds_and_releases_its_own_l
     board = await web.get("/opportunities")
 
     await web.post("/opportunities/scan", headers=_htmx(csrf_of(board.text)))
-    finished = " ".join((await _finished(web)).text.split())
+    finished = " ".join((await _finished(sandbox_app, web)).text.split())
 
     assert "Himalayas (default)</span>: Another scan of this source is running" in finished
     assert re.search(r"Remote OK \(default\)</span>: [\d,]+ found, [\d,]+ new", finished)

@@ -7,8 +7,9 @@ import re
 import time
 
 import httpx
+from fastapi import FastAPI
 
-from factories import Account, register
+from factories import Account, grant_certification, register
 from gigforge.opportunities.inbound import sign
 from web_support import csrf_of, sign_in
 
@@ -147,9 +148,10 @@ async def test_a_bad_currency_rating_or_skill_is_shown_beside_its_field(
 
 
 async def test_auto_approve_is_off_until_the_caps_are_saved_and_the_change_is_audited(
-    web: httpx.AsyncClient,
+    sandbox_app: FastAPI, web: httpx.AsyncClient
 ) -> None:
-    _, csrf = await _signed_in(web)
+    account, csrf = await _signed_in(web)
+    await grant_certification(sandbox_app, account.user_id, 1)
     page = await web.get("/settings/auto-approve")
     assert "Now: off" in page.text
     assert 'id="a-enabled" name="enabled" type="checkbox" aria-describedby' in page.text

@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from test_web_browser import (
+    EMAIL,
+    PASSWORD,
     Server,
     _assert_accessible,
     _browser_page,
@@ -16,6 +18,8 @@ from test_web_browser import (
     server,
     sync_api,
 )
+
+from factories import pass_exam_over_http
 
 __all__ = ["server"]  # the fixture, used by name
 
@@ -34,6 +38,7 @@ def test_fill_the_profile_set_caps_create_a_key_and_an_endpoint_and_read_the_aud
 ) -> None:
     shots = _shots(tmp_path)
     _register(server)
+    pass_exam_over_http(server.base, EMAIL, PASSWORD, 1)  # auto-approve needs level 1
     errors: list[str] = []
     with _browser_page(errors) as page:
         _sign_in(page, server)

@@ -13,8 +13,8 @@ from gigforge.accounts.api_keys_service import api_keys as api_key_service
 from gigforge.accounts.errors import InsufficientScope, InvalidToken
 from gigforge.accounts.models import APIKey, User
 from gigforge.accounts.principal import Principal
-from gigforge.accounts.repository import AuthSessionRepository
-from gigforge.accounts.scopes import Scope
+from gigforge.accounts.repository import AuthSessionRepository, UserRepository
+from gigforge.accounts.scopes import Scope, scopes_for
 from gigforge.accounts.sign_in_cache import SignInCache
 from gigforge.accounts.tokens import (
     API_KEY_PREFIX,
@@ -24,6 +24,9 @@ from gigforge.accounts.tokens import (
 )
 from gigforge.kit.deps import SessionDep, SettingsDep, client_ip
 from gigforge.kit.errors import Unauthorized
+from gigforge.kit.ratelimit import charge_principal
+from gigforge.oauth_server.service import ACCESS_TOKEN_PREFIX as OAUTH_ACCESS_TOKEN_PREFIX
+from gigforge.oauth_server.service import oauth_server as oauth_server_service
 
 _bearer = HTTPBearer(auto_error=False, description="An access token or a `gf_` API key")
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="A `gf_` API key")
@@ -42,6 +45,8 @@ async def _optional_principal(
         if request.headers.get("authorization"):
             raise InvalidToken("The Authorization header must be `Bearer <token>`")
         return None
+    if bearer is not None and credential.startswith(OAUTH_ACCESS_TOKEN_PREFIX):
+        return await _oauth_principal(session, credential, ip=ip)
     cache = _sign_ins(request)
     if credential.startswith(API_KEY_PREFIX) or bearer is None:
         return await _api_key_principal(session, cache, credential, ip=ip)
@@ -79,6 +84,19 @@ async def _live_user(session: AsyncSession, cache: SignInCache, claims: AccessCl
     return user
 
 
+async def _oauth_principal(session: AsyncSession, token: str, *, ip: str | None) -> Principal:
+    """A third-party app's access token: checked against the database on every request, so a
+    revoked grant stops working at once. Its scopes are cut to what the user's role grants."""
+    grant = await oauth_server_service.authenticate(session, token)
+    user = None if grant is None else await UserRepository(session).get(grant.user_id)
+    if grant is None or user is None or not user.is_active:
+        raise InvalidToken("The access token is invalid, expired or revoked")
+    role_scopes = frozenset(scope.value for scope in scopes_for(user.role))
+    return Principal(
+        user=user, scopes=grant.scopes & role_scopes, oauth_grant_id=grant.grant_id, ip=ip
+    )
+
+
 async def _api_key_principal(
     session: AsyncSession, cache: SignInCache, raw_key: str, *, ip: str | None
 ) -> Principal:
@@ -108,15 +126,25 @@ async def _api_key_principal(
     return principal
 
 
-async def _principal(
+async def _rate_limited_principal(
+    request: Request,
     principal: Annotated[Principal | None, Depends(_optional_principal)],
+) -> Principal | None:
+    """The caller, once their rate limit (`kit.ratelimit`) lets this request through."""
+    if principal is not None:
+        await charge_principal(request, principal.rate_limit_key)
+    return principal
+
+
+async def _principal(
+    principal: Annotated[Principal | None, Depends(_rate_limited_principal)],
 ) -> Principal:
     if principal is None:
         raise Unauthorized("Send `Authorization: Bearer <token>` or `X-API-Key: gf_...`")
     return principal
 
 
-OptionalPrincipal = Annotated[Principal | None, Depends(_optional_principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(_rate_limited_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 
 

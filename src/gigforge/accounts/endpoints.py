@@ -7,6 +7,7 @@ from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, BackgroundTasks, Header, Request, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.api_keys_service import api_keys as api_key_service
 from gigforge.accounts.auth import OptionalPrincipal, RequireScope
@@ -23,7 +24,9 @@ from gigforge.accounts.errors import (
     RegistrationThrottled,
     WeakPassword,
 )
+from gigforge.accounts.models import User
 from gigforge.accounts.principal import Principal
+from gigforge.accounts.profile import ProfileFactsCache
 from gigforge.accounts.schemas import (
     Accepted,
     APIKeyCreate,
@@ -191,9 +194,28 @@ async def confirm_password_reset(
     )
 
 
+def _profile_facts(request: Request) -> ProfileFactsCache:
+    """The app's cache of profile facts, made on first use: one per process and database."""
+    cache: ProfileFactsCache | None = getattr(request.app.state, "profile_facts", None)
+    if cache is None:
+        cache = ProfileFactsCache.for_database(request.app.state.settings.effective_database_url)
+        request.app.state.profile_facts = cache
+    return cache
+
+
+async def _user_read(request: Request, session: AsyncSession, user: User) -> UserRead:
+    """The account with the facts other domains own (`accounts.profile`)."""
+    facts = await _profile_facts(request).of(session, user.id)
+    return UserRead.model_validate(user).model_copy(update=facts)
+
+
 @users_router.get("/me", response_model=UserRead, responses=problem_responses(*_AUTHENTICATED))
-async def read_me(principal: Annotated[Principal, RequireScope(Scope.users_read)]) -> UserRead:
-    return UserRead.model_validate(principal.user)
+async def read_me(
+    request: Request,
+    session: SessionDep,
+    principal: Annotated[Principal, RequireScope(Scope.users_read)],
+) -> UserRead:
+    return await _user_read(request, session, principal.user)
 
 
 @users_router.patch(
@@ -204,6 +226,7 @@ async def read_me(principal: Annotated[Principal, RequireScope(Scope.users_read)
     ),
 )
 async def update_me(
+    request: Request,
     body: UserUpdate,
     session: SessionDep,
     settings: SettingsDep,
@@ -211,7 +234,7 @@ async def update_me(
 ) -> UserRead:
     """Change the name; changing the email or password needs `current_password`."""
     user = await user_service.update_me(session, principal, settings=settings, update=body)
-    return UserRead.model_validate(user)
+    return await _user_read(request, session, user)
 
 
 @users_router.get(
@@ -225,13 +248,16 @@ async def read_my_stats(
 
 @users_router.get("", response_model=Page[UserRead], responses=problem_responses(*_AUTHENTICATED))
 async def list_users(
+    request: Request,
     session: SessionDep,
     page: PageParamsDep,
     principal: Annotated[Principal, RequireScope(Scope.admin)],
 ) -> Page[UserRead]:
     """Every account on the server (admins only)."""
     items, total = await user_service.list(session, principal, page=page)
-    return page_of(UserRead, items, total, page)
+    listed = page_of(UserRead, [], total, page)
+    listed.items = [await _user_read(request, session, user) for user in items]
+    return listed
 
 
 @users_router.patch(
@@ -240,6 +266,7 @@ async def list_users(
     responses=problem_responses(*_AUTHENTICATED, NotFound, LastAdmin),
 )
 async def admin_update_user(
+    request: Request,
     user_id: uuid.UUID,
     body: UserAdminUpdate,
     session: SessionDep,
@@ -247,7 +274,7 @@ async def admin_update_user(
 ) -> UserRead:
     """Change an account's role or deactivate it (admins only)."""
     user = await user_service.admin_update(session, principal, user_id=user_id, update=body)
-    return UserRead.model_validate(user)
+    return await _user_read(request, session, user)
 
 
 @api_keys_router.post(

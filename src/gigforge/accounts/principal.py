@@ -17,10 +17,21 @@ class Principal:
     session_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
     ip: str | None = None
+    oauth_grant_id: uuid.UUID | None = None
 
     @property
     def user_id(self) -> uuid.UUID:
         return self.user.id
+
+    @property
+    def rate_limit_key(self) -> str:
+        """Whose API rate limit a call spends: an API key and an OAuth app's grant have their
+        own, the user's sessions share the user's."""
+        if self.api_key_id is not None:
+            return f"api-key:{self.api_key_id}"
+        if self.oauth_grant_id is not None:
+            return f"oauth-grant:{self.oauth_grant_id}"
+        return f"user:{self.user.id}"
 
     @property
     def is_admin(self) -> bool:

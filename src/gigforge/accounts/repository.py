@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, case, delete, func, select, update
@@ -25,6 +26,11 @@ from gigforge.kit.repository import Repository
 class UserRepository(Repository[User]):
     model = User
     owner_column = "id"
+
+    async def existing(self, user_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        if not user_ids:
+            return set()
+        return set(await self.session.scalars(select(User.id).where(User.id.in_(user_ids))))
 
     async def get_by_email(self, email: str) -> User | None:
         return await self.get_one(self.statement().where(User.email == email.lower()))

@@ -14,6 +14,10 @@ class Scope(StrEnum):
     jobs_read = "jobs:read"
     jobs_write = "jobs:write"
     events_read = "events:read"
+    webhooks_read = "webhooks:read"
+    webhooks_write = "webhooks:write"
+    certifications_read = "certifications:read"
+    certifications_write = "certifications:write"
     admin = "admin"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,6 +82,12 @@ class UserService:
             )
         await session.flush()
         return user
+
+    async def existing(
+        self, session: AsyncSession, user_ids: Collection[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of `user_ids` are still accounts (rows written later must not outlive them)."""
+        return await UserRepository(session).existing(user_ids)
 
     async def stats(self, session: AsyncSession, principal: Principal) -> UserStats:
         user = principal.user

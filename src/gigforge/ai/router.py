@@ -36,11 +36,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gigforge.ai.answers import CACHE_TTL, AnswerCache, CachedAnswer
 from gigforge.ai.grants import Grants, Taken
 from gigforge.ai.masking import Masker
-from gigforge.ai.pool import ConnectorPool, chain_version, detached
+from gigforge.ai.pool import ConnectorPool
 from gigforge.ai.spend import Refusal
 from gigforge.ai.usage import UsageWriter, usage_row
 from gigforge.connections.context import IntegrationContext
-from gigforge.connections.models import Connection
+from gigforge.connections.service import Connection, chain_version, detached
 from gigforge.connections.service import connections as connection_service
 from gigforge.integrations.framework import (
     LLM,

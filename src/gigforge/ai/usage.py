@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Sequence
 
 import structlog
-from sqlalchemy import delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from gigforge.accounts.models import User
+from gigforge.accounts.users_service import users as user_service
 from gigforge.ai.models import AICacheEntry, AIUsage
 from gigforge.ai.spend import Reservation, Row, settle
-from gigforge.connections.models import Connection
+from gigforge.connections.service import connections as connection_service
 from gigforge.kit.clock import utcnow
 
 logger = structlog.get_logger("gigforge.ai")
@@ -144,7 +144,8 @@ class UsageWriter:
     async def _write(
         self, usage: list[Row], answers: list[Row], settlements: list[tuple[Reservation, int, int]]
     ) -> None:
-        async with self._engine.begin() as connection:
+        async with AsyncSession(self._engine) as session, session.begin():
+            connection = await session.connection()
             # Calls take from a few grants: one settlement per reservation for the whole batch.
             totals: dict[uuid.UUID, tuple[Reservation, int, int]] = {}
             for reservation, taken, cost in settlements:
@@ -153,13 +154,10 @@ class UsageWriter:
             for reservation, taken, cost in totals.values():
                 await settle(connection, reservation, cost=cost, taken=taken)
             user_ids = {row["user_id"] for row in usage + answers}
-            users = set(await connection.scalars(select(User.id).where(User.id.in_(user_ids))))
+            # A user or connection deleted since the call: its rows go, or lose the link.
+            users = await user_service.existing(session, user_ids)
             connection_ids = {row["connection_id"] for row in usage} - {None}
-            connections = set(
-                await connection.scalars(
-                    select(Connection.id).where(Connection.id.in_(connection_ids))
-                )
-            )
+            connections = await connection_service.existing(session, connection_ids)
             for row in usage:
                 if row["connection_id"] not in connections:
                     row["connection_id"] = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.engine import CursorResult
@@ -86,6 +86,31 @@ class ConnectionRepository(Repository[Connection]):
         return await self.all(
             self.scoped(user_id).order_by(Connection.priority, Connection.created_at, Connection.id)
         )
+
+    async def by_id(self, connection_id: uuid.UUID) -> Connection | None:
+        """Any user's connection, for background work acting for its owner."""
+        return await self.session.get(Connection, connection_id)
+
+    async def active_of(self, integrations: Collection[str]) -> Sequence[Connection]:
+        """Every user's active connections to these integrations, oldest first."""
+        if not integrations:
+            return ()
+        return await self.all(
+            self.statement()
+            .where(
+                Connection.status == ConnectionStatus.active,
+                Connection.integration.in_(sorted(integrations)),
+            )
+            .order_by(Connection.created_at, Connection.id)
+        )
+
+    async def existing(self, connection_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        if not connection_ids:
+            return set()
+        found = await self.session.scalars(
+            select(Connection.id).where(Connection.id.in_(connection_ids))
+        )
+        return set(found)
 
     async def active(self, user_id: uuid.UUID) -> Sequence[Connection]:
         return await self.all(

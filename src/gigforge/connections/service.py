@@ -8,7 +8,7 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -19,9 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.principal import Principal
 from gigforge.audit.service import audit as audit_service
+from gigforge.connections.changes import chain_version as chain_version
+from gigforge.connections.changes import detached as detached
 from gigforge.connections.context import IntegrationContext
 from gigforge.connections.local_files import confine_local_paths
-from gigforge.connections.models import Connection, ConnectionStatus, OAuthState
+
+# Other domains name the rows this service returns through it, never through the models.
+from gigforge.connections.models import Connection as Connection
+from gigforge.connections.models import ConnectionStatus, OAuthState
 from gigforge.connections.repository import ConnectionRepository, OAuthStateRepository
 from gigforge.connections.schemas import ConnectionCreate, ConnectionUpdate
 from gigforge.connections.tokens import (
@@ -173,6 +178,32 @@ def oauth_callback_url(public_url: str, slug: str) -> str:
 def local_callback_url(port: int) -> str:
     """The loopback listener of `gigforge connect`, reached only by a process on this host."""
     return f"http://127.0.0.1:{port}/callback"
+
+
+@dataclass(frozen=True)
+class ConnectionRef:
+    """What another domain needs of a connection to work for it in the background (scan it,
+    schedule it): who owns it, which integration, its name and status; never its secrets."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    integration: str
+    name: str
+    status: ConnectionStatus
+
+    @property
+    def active(self) -> bool:
+        return self.status is ConnectionStatus.active
+
+    @classmethod
+    def of(cls, connection: Connection) -> ConnectionRef:
+        return cls(
+            id=connection.id,
+            user_id=connection.user_id,
+            integration=connection.integration,
+            name=connection.name,
+            status=connection.status,
+        )
 
 
 class ConnectionService:
@@ -523,6 +554,53 @@ class ConnectionService:
             values = {**connection.config, **read_secrets(stored.reveal_text())["config"]}
             config = spec.config_model.model_validate(values)
         return self._connector(context, connection, credentials=credentials, config=config)
+
+    async def existing(
+        self, session: AsyncSession, connection_ids: Collection[uuid.UUID]
+    ) -> set[uuid.UUID]:
+        """Which of `connection_ids` still exist (a row written later may not point at one
+        deleted meanwhile)."""
+        return await ConnectionRepository(session).existing(connection_ids)
+
+    async def find(self, session: AsyncSession, connection_id: uuid.UUID) -> ConnectionRef | None:
+        """Any user's connection by id, for background work acting for its owner (a scan
+        task); None once it was deleted."""
+        connection = await ConnectionRepository(session).by_id(connection_id)
+        return ConnectionRef.of(connection) if connection is not None else None
+
+    async def active_of(
+        self, session: AsyncSession, integrations: Collection[str]
+    ) -> Sequence[ConnectionRef]:
+        """Every user's active connections to these integrations (the scan schedule's)."""
+        return tuple(
+            ConnectionRef.of(connection)
+            for connection in await ConnectionRepository(session).active_of(integrations)
+        )
+
+    async def sources(
+        self,
+        session: AsyncSession,
+        user_id: uuid.UUID,
+        capabilities: Sequence[Capability],
+        *,
+        context: IntegrationContext,
+    ) -> Sequence[ConnectionRef]:
+        """The user's active connections offering any of these capabilities, each once, in
+        the order of `capabilities` then the user's fallback order."""
+        found: dict[uuid.UUID, ConnectionRef] = {}
+        for capability in capabilities:
+            for connection in await self.chain(session, user_id, capability, context=context):
+                found.setdefault(connection.id, ConnectionRef.of(connection))
+        return tuple(found.values())
+
+    async def connector_for(
+        self, session: AsyncSession, *, context: IntegrationContext, connection_id: uuid.UUID
+    ) -> Connector:
+        """A connector for a connection known by id (background work acting for its owner)."""
+        connection = await ConnectionRepository(session).by_id(connection_id)
+        if connection is None:
+            raise LookupError(f"connection {connection_id} is gone")
+        return await self.connector(session, context=context, connection=connection)
 
     async def chain(
         self,

@@ -11,6 +11,7 @@ never calls them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -26,6 +27,21 @@ from gigforge.kit.redaction import redact
 
 #: `session.info` key: events this transaction wrote, for after-commit listeners.
 PUBLISHED = "gigforge.events.published"
+
+#: Consumers of the stream (webhooks' fan-out), called inside each publishing unit of work
+#: with the users whose events it wrote: a consumer enqueues the task that reads the new
+#: events (once per transaction), so the task exists if and only if the events do. Registered
+#: by the consumer's `tasks.py`; a consumer also runs on a schedule, which catches anything
+#: this misses.
+StreamConsumer = Callable[[AsyncSession, set[uuid.UUID | None]], Awaitable[None]]
+STREAM_CONSUMERS: list[StreamConsumer] = []
+
+
+async def _tell_consumers(session: AsyncSession, user_ids: Iterable[uuid.UUID | None]) -> None:
+    if STREAM_CONSUMERS:
+        users = set(user_ids)
+        for consumer in STREAM_CONSUMERS:
+            await consumer(session, users)
 
 
 class EventPayload(BaseModel):
@@ -88,6 +104,7 @@ async def publish(
     row = event_row(payload, user_id=user_id)
     session.add(row)
     session.info.setdefault(PUBLISHED, []).append(row.id)
+    await _tell_consumers(session, (user_id,))
     return row
 
 
@@ -112,3 +129,4 @@ async def publish_many(
         ],
     )
     session.info.setdefault(PUBLISHED, []).extend(row.id for row in rows)
+    await _tell_consumers(session, (row.user_id for row in rows))

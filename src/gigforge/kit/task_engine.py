@@ -158,7 +158,10 @@ class TaskEngine:
         self.redispatch_after = redispatch_after
         self.concurrency = concurrency
         self.worker_id = _worker_id()
-        self.broker = broker_from_url(broker_url, queue=queue, prefetch=concurrency)
+        # The broker's prefetch counts messages, each up to MESSAGE_BATCH ids: a worker holds
+        # about `concurrency` tasks, and leaves the rest of a burst to the other workers.
+        prefetch = max(1, -(-concurrency // MESSAGE_BATCH))
+        self.broker = broker_from_url(broker_url, queue=queue, prefetch=prefetch)
         self.embedded = isinstance(self.broker, InMemoryBroker)
 
         async def run_message(task_ids: list[str] | str) -> None:

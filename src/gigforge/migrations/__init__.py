@@ -17,12 +17,15 @@ def import_models() -> None:
     import gigforge.accounts.models
     import gigforge.ai.models
     import gigforge.audit.models
+    import gigforge.certifications.models
     import gigforge.connections.models
     import gigforge.kit.outbox
     import gigforge.kit.schedules
     import gigforge.kit.tasks
+    import gigforge.oauth_server.models
     import gigforge.opportunities.models
-    import gigforge.proposals.models  # noqa: F401
+    import gigforge.proposals.models
+    import gigforge.webhooks.models  # noqa: F401
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -36,6 +39,6 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(alembic_config(connection), revision)
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade, revision)

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gigforge.kit.clock import utcnow
@@ -117,6 +128,65 @@ class SourceSchedule(Base):
     last_run_at: Mapped[datetime | None]
     last_found: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class ScanSourceState(StrEnum):
+    """Where one source of a "Scan now" run is; done, failed and busy are final."""
+
+    waiting = "waiting"
+    scanning = "scanning"
+    done = "done"
+    failed = "failed"
+    busy = "busy"
+
+
+FINAL_SCAN_STATES = (ScanSourceState.done, ScanSourceState.failed, ScanSourceState.busy)
+
+
+class ScanRun(IdMixin, Base):
+    """A user's "Scan now": the last one per user is kept (a new run replaces it), so any
+    process can show its progress and the table holds one row per user at most."""
+
+    __tablename__ = "scan_runs"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScanRunSource(Base):
+    """One source of a scan run and how far its `opportunities.scan` task has come."""
+
+    __tablename__ = "scan_run_sources"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("scan_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    connection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    integration: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100))
+    state: Mapped[ScanSourceState] = mapped_column(
+        Enum(
+            ScanSourceState,
+            native_enum=False,
+            length=16,
+            values_callable=lambda states: [state.value for state in states],
+        ),
+        default=ScanSourceState.waiting,
+    )
+    seen: Mapped[int] = mapped_column(default=0)
+    found: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    skipped: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
 
 
 class InboundEndpoint(IdMixin, Base):

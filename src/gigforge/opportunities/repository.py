@@ -18,9 +18,15 @@ from gigforge.opportunities.models import (
     InboundSeenSignature,
     Opportunity,
     OpportunityProfile,
+    ScanRun,
+    ScanRunSource,
+    ScanSourceState,
     SourceSchedule,
 )
 from gigforge.opportunities.schemas import OpportunityFilter, Sort
+
+#: Ids per IN list: well inside every driver's limit on bound parameters.
+_ID_CHUNK = 500
 
 
 def _escape_like(value: str) -> str:
@@ -243,6 +249,17 @@ class SourceScheduleRepository(Repository[SourceSchedule]):
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
+    async def known(self, connection_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these connections have a schedule row already."""
+        known: set[uuid.UUID] = set()
+        for start in range(0, len(connection_ids), _ID_CHUNK):
+            chunk = connection_ids[start : start + _ID_CHUNK]
+            result = await self.session.execute(
+                select(SourceSchedule.connection_id).where(SourceSchedule.connection_id.in_(chunk))
+            )
+            known.update(result.scalars().all())
+        return known
+
     async def release_after_crash(self, connection_id: uuid.UUID, *, now: datetime) -> None:
         """A scan that crashed gives its source back, due again after its interval."""
         schedule = await self.session.get(SourceSchedule, connection_id)
@@ -250,6 +267,58 @@ class SourceScheduleRepository(Repository[SourceSchedule]):
             schedule.claimed_until = None
             schedule.last_error = "the scan crashed; see the server log"
             schedule.next_run_at = now + timedelta(seconds=schedule.interval_seconds)
+
+
+class ScanRunRepository(Repository[ScanRun]):
+    """Scan-now runs (one per user at most) and their sources' progress."""
+
+    model = ScanRun
+
+    async def for_user(self, user_id: uuid.UUID) -> ScanRun | None:
+        return await self.get_one(self.scoped(user_id))
+
+    async def sources(self, run_id: uuid.UUID) -> Sequence[ScanRunSource]:
+        result = await self.session.execute(
+            select(ScanRunSource)
+            .where(ScanRunSource.run_id == run_id)
+            .order_by(ScanRunSource.position)
+        )
+        return result.scalars().all()
+
+    async def source(self, run_id: uuid.UUID, connection_id: uuid.UUID) -> ScanRunSource | None:
+        return await self.session.get(ScanRunSource, (run_id, connection_id))
+
+    async def delete_run(self, run_id: uuid.UUID) -> None:
+        """A finished run and its sources. Statements, not the unit of work: a concurrent
+        start may have deleted the same rows already, which is no error."""
+        await self.session.execute(
+            delete(ScanRunSource)
+            .where(ScanRunSource.run_id == run_id)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(
+            delete(ScanRun).where(ScanRun.id == run_id).execution_options(synchronize_session=False)
+        )
+
+    async def update_source(
+        self,
+        run_id: uuid.UUID,
+        connection_id: uuid.UUID,
+        *,
+        unless: Sequence[ScanSourceState] = (),
+        **values: Any,
+    ) -> bool:
+        """Change one source's progress, unless it is in one of the `unless` states; False
+        when nothing matched (the run was replaced, or the source already ended)."""
+        statement = update(ScanRunSource).where(
+            ScanRunSource.run_id == run_id, ScanRunSource.connection_id == connection_id
+        )
+        if unless:
+            statement = statement.where(ScanRunSource.state.not_in(unless))
+        result = await self.session.execute(
+            statement.values(**values).execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 class InboundEndpointRepository(Repository[InboundEndpoint]):

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import struct
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import partial
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.connections.context import IntegrationContext
-from gigforge.connections.models import Connection, ConnectionStatus
+from gigforge.connections.service import ConnectionRef
 from gigforge.connections.service import connections as connection_service
 from gigforge.integrations.framework import (
     Capability,
@@ -181,15 +181,18 @@ class Scanner:
         self,
         connection_id: uuid.UUID,
         *,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int], Awaitable[None] | None] | None = None,
     ) -> ScanReport:
         """Three stages overlap: a reader task fetches and scores at most one batch ahead,
         this coroutine writes batch after batch, and each batch's events go out while the next
         is written. The database works outside the event loop's thread (SQLite in aiosqlite's,
-        PostgreSQL in its server), so its time hides behind the reader's."""
+        PostgreSQL in its server), so its time hides behind the reader's.
+
+        `progress` is told how many listings were read after each batch is stored; it may be a
+        coroutine function, awaited with no transaction of the scan open."""
         database = self.context.database
         async with unit_of_work(database) as session:
-            connection = await session.get(Connection, connection_id)
+            connection = await connection_service.find(session, connection_id)
             if connection is None:
                 raise LookupError(f"connection {connection_id} is gone")
             report = ScanReport(connection.id, connection.integration, connection.name)
@@ -198,8 +201,8 @@ class Scanner:
             since = schedule.last_run_at if schedule else None
             profile_row = await ProfileRepository(session).for_user(connection.user_id)
             profile, weights = matching_profile(profile_row), weights_of(profile_row)
-            connector = await connection_service.connector(
-                session, context=self.context, connection=connection
+            connector = await connection_service.connector_for(
+                session, context=self.context, connection_id=connection_id
             )
             user_id = connection.user_id
         started = utcnow()
@@ -241,8 +244,8 @@ class Scanner:
                             scan_started=started,
                         )
                     last_cursor = batch.cursor or last_cursor
-                    if progress:
-                        progress(report.seen)
+                    if progress and (advanced := progress(report.seen)) is not None:
+                        await advanced
             finally:
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -433,7 +436,7 @@ class Scanner:
         """Record the run; the next scan reads from `since` onwards, resuming at `cursor`."""
         async with unit_of_work(self.context.database) as session:
             schedule = await session.get(SourceSchedule, connection_id)
-            connection = await session.get(Connection, connection_id)
+            connection = await connection_service.find(session, connection_id)
             if connection is None:
                 return
             if schedule is None:
@@ -564,13 +567,9 @@ def _row(
 
 async def sources_of(
     session: AsyncSession, context: IntegrationContext, user_id: uuid.UUID, slug: str | None
-) -> list[Connection]:
+) -> list[ConnectionRef]:
     """The user's active connections that can be scanned, optionally of one integration."""
-    found: list[Connection] = []
-    for capability in SCANNED_CAPABILITIES:
-        for connection in await connection_service.chain(
-            session, user_id, capability, context=context
-        ):
-            if (slug is None or connection.integration == slug) and connection not in found:
-                found.append(connection)
-    return [c for c in found if c.status is ConnectionStatus.active]
+    found = await connection_service.sources(
+        session, user_id, SCANNED_CAPABILITIES, context=context
+    )
+    return [c for c in found if c.active and (slug is None or c.integration == slug)]

@@ -13,11 +13,10 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.connections.context import IntegrationContext
-from gigforge.connections.models import Connection, ConnectionStatus
+from gigforge.connections.service import connections as connection_service
 from gigforge.kit.clock import utcnow
 from gigforge.kit.tasks import enqueue
 from gigforge.opportunities.models import SourceSchedule
@@ -39,21 +38,9 @@ async def sync_schedules(session: AsyncSession, context: IntegrationContext) -> 
         for capability in SCANNED_CAPABILITIES
         for spec in context.registry.with_capability(capability)
     }
-    missing = (
-        (
-            await session.execute(
-                select(Connection)
-                .outerjoin(SourceSchedule, SourceSchedule.connection_id == Connection.id)
-                .where(
-                    SourceSchedule.connection_id.is_(None),
-                    Connection.status == ConnectionStatus.active,
-                    Connection.integration.in_(scannable),
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
+    active = await connection_service.active_of(session, scannable)
+    known = await SourceScheduleRepository(session).known([source.id for source in active])
+    missing = [source for source in active if source.id not in known]
     for connection in missing:
         session.add(
             SourceSchedule(

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.principal import Principal
 from gigforge.audit.service import audit as audit_service
+from gigforge.certifications.rules import AUTO_APPROVE_LEVEL
+from gigforge.certifications.service import certifications as certification_service
 from gigforge.kit.errors import ValidationFailed
 from gigforge.proposals.models import AutoApproveRule
 
@@ -85,6 +87,10 @@ class AutoApproveService:
         max_per_day: int,
     ) -> AutoApproveCaps:
         _check(max_budget_minor, min_score, max_per_day)
+        if enabled:
+            await certification_service.require_level(
+                session, principal, AUTO_APPROVE_LEVEL, action="turn on an auto-approve rule"
+            )
         rule = await session.get(AutoApproveRule, principal.user_id)
         before = _caps(rule)
         if rule is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -15,7 +16,9 @@ from gigforge.accounts.principal import Principal
 from gigforge.accounts.scopes import Scope
 from gigforge.ai.deps import RouterDep
 from gigforge.ai.router import BudgetExceeded, NoModelAvailable
+from gigforge.certifications.errors import CertificationRequired
 from gigforge.connections.endpoints import ContextDep
+from gigforge.kit.deprecation import Deprecation
 from gigforge.kit.deps import SessionDep, SettingsDep
 from gigforge.kit.errors import NotFound, Unauthorized, ValidationFailed
 from gigforge.kit.money import InvalidAmount, minor_to_major, parse_major_units
@@ -88,12 +91,21 @@ async def create_proposal(
     router: RouterDep,
     principal: Writer,
 ) -> ProposalRead:
-    """Draft a proposal for an opportunity (with AI unless you give the text)."""
+    """Draft a proposal for an opportunity (with AI unless you give the text). Name the
+    opportunity by `opportunity_id`, or by `platform` and the platform's `external_job_id`."""
+    opportunity_id = body.opportunity_id
+    if opportunity_id is None:
+        # The schema lets only a complete platform reference through.
+        assert body.platform is not None
+        assert body.external_job_id is not None
+        opportunity_id = await _opportunity_by_external_id(
+            session, principal, platform=body.platform, external_id=body.external_job_id
+        )
     proposal = await proposal_service.draft(
         session,
         principal,
         context=context,
-        opportunity_id=body.opportunity_id,
+        opportunity_id=opportunity_id,
         budgets=budgets_for(settings),
         router=router,
         text=body.text,
@@ -101,11 +113,35 @@ async def create_proposal(
     return await _read(session, proposal)
 
 
+async def _opportunity_by_external_id(
+    session: AsyncSession, principal: Principal, *, platform: str, external_id: str
+) -> uuid.UUID:
+    opportunity = await opportunity_service.brief_by_external_id(
+        session, user_id=principal.user_id, platform=platform, external_id=external_id
+    )
+    if opportunity is None:
+        raise NotFound("No such opportunity among yours")
+    return opportunity.id
+
+
+# "Accept" named won work in the seed contract, while the call only drafts a proposal; the
+# /jobs paths belong to won work. The successor takes the same reference.
+ACCEPT_JOB_DEPRECATED = Deprecation(
+    name="POST /api/v1/jobs/accept",
+    deprecated_at=datetime(2026, 12, 3, tzinfo=UTC),
+    sunset_at=datetime(2027, 6, 3, tzinfo=UTC),
+    successor="POST /api/v1/proposals",
+    link="/redoc#tag/proposals/operation/proposals-accept_job",
+    note="Send the same platform and external_job_id; custom_proposal becomes text.",
+)
+
+
 @router.post(
     "/jobs/accept",
     response_model=ProposalRead,
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(*_DRAFT_ERRORS),
+    **ACCEPT_JOB_DEPRECATED.route(),
 )
 async def accept_job(
     body: AcceptJob,
@@ -115,20 +151,19 @@ async def accept_job(
     router: RouterDep,
     principal: Writer,
 ) -> ProposalRead:
-    """The seed contract's accept: a proposal for the job, submitted once you approve it."""
-    opportunity = await opportunity_service.brief_by_external_id(
-        session,
-        user_id=principal.user_id,
-        platform=body.platform,
-        external_id=body.external_job_id,
+    """The seed contract's accept: a proposal for the job, submitted once you approve it.
+
+    **Deprecated** since 2026-12-03; it answers until its sunset on 2027-06-03. Use
+    `POST /api/v1/proposals` with `{"platform", "external_job_id", "text"}`: the same
+    reference, with `custom_proposal` renamed `text`; the answer is the same proposal."""
+    opportunity_id = await _opportunity_by_external_id(
+        session, principal, platform=body.platform, external_id=body.external_job_id
     )
-    if opportunity is None:
-        raise NotFound("No such opportunity among yours")
     proposal = await proposal_service.draft(
         session,
         principal,
         context=context,
-        opportunity_id=opportunity.id,
+        opportunity_id=opportunity_id,
         budgets=budgets_for(settings),
         router=router,
         text=body.custom_proposal,
@@ -239,14 +274,14 @@ async def get_auto_approve(session: SessionDep, principal: Reader) -> AutoApprov
 @router.put(
     "/proposals-auto-approve",
     response_model=AutoApproveBody,
-    responses=problem_responses(*_AUTHENTICATED, ValidationFailed),
+    responses=problem_responses(*_AUTHENTICATED, ValidationFailed, CertificationRequired),
 )
 async def put_auto_approve(
     body: AutoApproveBody, session: SessionDep, principal: Writer
 ) -> AutoApproveBody:
     """Approve drafts without asking, only within these caps (budget in USD minor units of
     the listing's own currency, score, count per day). Off unless you turn it on. Changes
-    are audited."""
+    are audited. Turning the rule on needs certification level 1."""
     try:
         max_budget_minor = parse_major_units(Decimal(str(body.max_budget)), CAP_CURRENCY)
     except InvalidAmount as exc:

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, model_validator
 
 from gigforge.kit.money import MajorAmount
 from gigforge.kit.schemas import InputSchema, OutputSchema
@@ -18,8 +18,26 @@ MAX_BID = Decimal(10_000_000)
 
 
 class ProposalCreate(InputSchema):
-    opportunity_id: uuid.UUID
+    """The opportunity by its id, or by the platform's own id for it (`platform` with
+    `external_job_id`, what `POST /jobs/accept` took)."""
+
+    opportunity_id: uuid.UUID | None = None
+    platform: (
+        Annotated[str, StringConstraints(min_length=1, max_length=40, to_lower=True)] | None
+    ) = None
+    external_job_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     text: Text | None = Field(default=None, description="Your own text; drafted by AI if absent")
+
+    @model_validator(mode="after")
+    def _one_reference(self) -> ProposalCreate:
+        by_platform = (self.platform, self.external_job_id)
+        if self.opportunity_id is not None and by_platform == (None, None):
+            return self
+        if self.opportunity_id is None and None not in by_platform:
+            return self
+        raise ValueError(
+            "Name the opportunity either by opportunity_id or by platform and external_job_id"
+        )
 
 
 class VersionCreate(InputSchema):

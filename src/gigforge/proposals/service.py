@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gigforge.accounts.principal import Principal
 from gigforge.ai.router import Budgets, RoutedAnswer, Router, Task
 from gigforge.audit.service import audit as audit_service
+from gigforge.certifications.rules import AUTO_APPROVE_LEVEL
+from gigforge.certifications.service import certifications as certification_service
 from gigforge.connections.context import IntegrationContext
 from gigforge.integrations.framework import ChatMessage
 from gigforge.kit.actor import Actor
@@ -422,6 +424,9 @@ class ProposalService:
         """Approve without asking only inside the user's explicit caps."""
         rule = await session.get(AutoApproveRule, principal.user_id)
         if rule is None or not rule.enabled:
+            return
+        # The rule stays as the user set it, but acts only while its level is held.
+        if await certification_service.level_of(session, principal.user_id) < AUTO_APPROVE_LEVEL:
             return
         top = opportunity.budget_max_minor or opportunity.budget_min_minor or 0
         today = utcnow() - timedelta(days=1)

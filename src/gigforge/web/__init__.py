@@ -16,7 +16,9 @@ from starlette.types import Scope
 
 from gigforge.web.pages_account import router as _account_router
 from gigforge.web.pages_admin_tasks import router as _admin_tasks_router
+from gigforge.web.pages_apps import router as _apps_router
 from gigforge.web.pages_auth import router as _auth_router
+from gigforge.web.pages_certifications import router as _certifications_router
 from gigforge.web.pages_connections import router as _connections_router
 from gigforge.web.pages_import import router as _import_router
 from gigforge.web.pages_opportunities import router as _opportunities_router
@@ -25,7 +27,9 @@ from gigforge.web.pages_settings import router as _settings_router
 from gigforge.web.pages_settings_audit import router as _settings_audit_router
 from gigforge.web.pages_settings_auto_approve import router as _settings_auto_approve_router
 from gigforge.web.pages_settings_keys import router as _settings_keys_router
+from gigforge.web.pages_settings_storage import router as _settings_storage_router
 from gigforge.web.pages_usage import router as _usage_router
+from gigforge.web.pages_webhooks import router as _webhooks_router
 from gigforge.web.rendering import CONTENT_SECURITY_POLICY
 
 STATIC_PATH = "/static"
@@ -42,8 +46,12 @@ router.include_router(_usage_router)
 router.include_router(_settings_router)
 router.include_router(_settings_auto_approve_router)
 router.include_router(_settings_keys_router)
+router.include_router(_webhooks_router)
+router.include_router(_settings_storage_router)
 router.include_router(_settings_audit_router)
 router.include_router(_admin_tasks_router)
+router.include_router(_certifications_router)
+router.include_router(_apps_router)
 
 
 def _harden_asset(response: Response) -> Response:

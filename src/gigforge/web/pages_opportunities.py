@@ -18,7 +18,7 @@ from gigforge.kit.deps import SessionDep, SettingsDep
 from gigforge.kit.errors import NotFound
 from gigforge.kit.money import major_to_minor
 from gigforge.kit.pagination import PageParams, clamp_offset
-from gigforge.opportunities.scan_now import ScanRuns
+from gigforge.opportunities.scan_now import scan_now as scan_now_service
 from gigforge.opportunities.schemas import OpportunityFilter, Sort
 from gigforge.opportunities.service import opportunities as opportunity_service
 from gigforge.opportunities.service import to_read
@@ -133,17 +133,12 @@ async def board(
     if _is_htmx(request):
         return render(request, "_opportunity_list.html", context)
     context["notices"] = await needs_attention(session, viewer, settings)
-    context["scan"] = _scan_runs(request).current(viewer.principal)
+    context["scan"] = await scan_now_service.current(session, viewer.principal)
     return render(request, "opportunities.html", context)
 
 
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def _scan_runs(request: Request) -> ScanRuns:
-    runs: ScanRuns = request.app.state.scan_runs
-    return runs
 
 
 def _query_of(return_to: str) -> BoardQuery:
@@ -258,23 +253,26 @@ async def restore(
 
 
 @router.post("/opportunities/scan")
-async def scan_now(request: Request, context: ContextDep, viewer: PostingViewer) -> Response:
-    """Start scanning the user's sources in the background; the status fragment polls."""
+async def scan_now(
+    request: Request, session: SessionDep, context: ContextDep, viewer: PostingViewer
+) -> Response:
+    """Record a scan run and enqueue its scans for the task engine; the status fragment polls
+    the run's progress, which any process can answer from the database."""
     if Scope.jobs_write not in viewer.principal.scopes:
         return _forbidden(request)
-    run = await _scan_runs(request).start(context, viewer.principal)
+    run = await scan_now_service.start(session, viewer.principal, context=context)
     if _is_htmx(request):
         return render(request, "_scan_status.html", {"viewer": viewer, "scan": run})
     return redirect(request, "/opportunities")
 
 
 @router.get("/opportunities/scan/status")
-async def scan_status(request: Request, viewer: CurrentViewer) -> Response:
+async def scan_status(request: Request, session: SessionDep, viewer: CurrentViewer) -> Response:
     """The progress fragment; when it finds the run just ended it asks the board to reload.
     Opened as a page (no htmx), it is the board, which shows the same progress."""
     if not _is_htmx(request):
         return redirect(request, "/opportunities")
-    run = _scan_runs(request).current(viewer.principal)
+    run = await scan_now_service.current(session, viewer.principal)
     response = render(request, "_scan_status.html", {"viewer": viewer, "scan": run})
     if run is not None and not run.running and request.query_params.get("polling") == "1":
         response.headers["HX-Trigger"] = "scan-finished"

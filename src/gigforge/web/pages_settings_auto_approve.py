@@ -10,6 +10,8 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from gigforge.accounts.scopes import Scope
+from gigforge.certifications.rules import AUTO_APPROVE_LEVEL
+from gigforge.certifications.service import certifications as certification_service
 from gigforge.kit.errors import GigforgeError
 from gigforge.kit.money import InvalidAmount, minor_to_major, parse_major_units
 from gigforge.proposals.auto_approve import CAP_CURRENCY, MAX_PER_DAY, AutoApproveCaps
@@ -100,6 +102,10 @@ async def _caps_page(
             "currency": CAP_CURRENCY,
             "max_per_day_limit": MAX_PER_DAY,
             "can_write": page.can(Scope.jobs_write),
+            "certification_level": await certification_service.level_of(
+                page.session, page.viewer.principal.user_id
+            ),
+            "required_level": AUTO_APPROVE_LEVEL,
         },
         status_code=status_code,
     )

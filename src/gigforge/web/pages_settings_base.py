@@ -25,6 +25,9 @@ SECTIONS = (
     ("/settings/auto-approve", "Auto-approve"),
     ("/settings/api-keys", "API keys"),
     ("/settings/inbound", "Inbound webhooks"),
+    ("/settings/webhooks", "Webhooks"),
+    ("/settings/developer-apps", "Developer apps"),
+    ("/settings/authorized-apps", "Authorized apps"),
     ("/settings/audit", "Audit log"),
 )
 # Lists are checked item by item by the schema; this only bounds what is read.

@@ -59,6 +59,10 @@ SCOPE_LABELS = {
     Scope.jobs_read: "Read opportunities and proposals",
     Scope.jobs_write: "Draft, approve and submit proposals",
     Scope.events_read: "Read your events",
+    Scope.webhooks_read: "Read webhook endpoints and their attempt log",
+    Scope.webhooks_write: "Add, change and test webhook endpoints",
+    Scope.certifications_read: "Read your certifications and courses",
+    Scope.certifications_write: "Take and renew certification exams",
     Scope.admin: "Administer every user (admin)",
 }
 

@@ -34,6 +34,7 @@ from gigforge.web.session import (
     Viewer,
     apply_pending_cookies,
 )
+from gigforge.webhooks.service import webhooks as webhook_service
 
 MAX_PROPOSAL_NOTICES = 5
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -125,6 +126,14 @@ async def needs_attention(
                     "Send it",
                 )
             )
+    for endpoint in await webhook_service.disabled_by_failures(session, viewer.principal):
+        notices.append(
+            Notice(
+                f"The webhook endpoint {endpoint.url} was disabled: {endpoint.disabled_reason}.",
+                f"/settings/webhooks/{endpoint.id}",
+                "Fix it",
+            )
+        )
     budget = settings.ai_monthly_budget_micro_usd
     if await ai_usage_service.spent_this_month(session, user_id) >= budget:
         notices.append(

@@ -27,6 +27,7 @@ from gigforge.accounts.sessions_service import sessions as sessions_service
 from gigforge.accounts.tokens import decode_access_token
 from gigforge.kit.actor import Actor
 from gigforge.kit.deps import SessionDep, SettingsDep, client_ip
+from gigforge.kit.ratelimit import charge_principal
 from gigforge.settings import Settings
 
 ACCESS_COOKIE = "gigforge_session"
@@ -202,8 +203,10 @@ async def required_viewer(
 async def posting_viewer(
     request: Request, viewer: Annotated[Viewer, Depends(required_viewer)]
 ) -> Viewer:
-    """A signed-in viewer whose POST carries the session's CSRF token."""
+    """A signed-in viewer whose POST carries the session's CSRF token, within their rate
+    limit (`kit.ratelimit`)."""
     await check_csrf(request, viewer.csrf_token)
+    await charge_principal(request, viewer.principal.rate_limit_key)
     return viewer
 
 

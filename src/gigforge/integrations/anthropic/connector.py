@@ -9,6 +9,9 @@ in `x-api-key` instead, where the policy layer overwrites it, and `Authorization
 nothing but the connection's key reaches Anthropic. Its own retries are off (`max_retries=0`):
 the policy layer decides what is retried, once.
 
+The SDK (and httpx2 under it) is imported when the first connector is built, not with this
+module: the registry loads every connector at start-up, and `anthropic` alone takes seconds.
+
 The SDK pins API version 2026-10-21, which refuses `temperature`, `top_p` and `top_k` at any
 value on every model ("temperature: Extra inputs are not permitted"), and no longer offers them
 (https://platform.claude.com/docs/en/api/versioning). A request's `temperature` is therefore not
@@ -17,14 +20,11 @@ sent: Claude samples at its own defaults, and the text it returns is still its r
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-import anthropic
 import httpx
-import httpx2
 from pydantic import BaseModel
 
-from gigforge.integrations.anthropic._bridge import sdk_http_client
 from gigforge.integrations.anthropic.errors import anthropic_errors
 from gigforge.integrations.anthropic.mapping import (
     to_chat_result,
@@ -34,16 +34,25 @@ from gigforge.integrations.anthropic.mapping import (
 from gigforge.integrations.anthropic.spec import SPEC, AnthropicConfig
 from gigforge.integrations.framework import LLM, ChatRequest, ChatResult, IntegrationSpec
 
+if TYPE_CHECKING:
+    import httpx2
+
 # Never a credential: the policy layer overwrites the x-api-key header it lands in.
 SDK_PLACEHOLDER_KEY = "sk-ant-gigforge-credentials-are-added-by-the-policy-layer"
 
-# A message arrives whole when it is done; long answers take minutes, well past the runtime's
-# 30 s default, which still bounds the models listing.
-COMPLETION_TIMEOUT = httpx2.Timeout(600.0, connect=10.0)
+
+def _completion_timeout() -> httpx2.Timeout:
+    """A message arrives whole when it is done; long answers take minutes, well past the
+    runtime's 30 s default, which still bounds the models listing."""
+    import httpx2
+
+    return httpx2.Timeout(600.0, connect=10.0)
 
 
 def _sdk_headers() -> dict[str, str]:
     """`default_headers` accepts `omit` to remove a header; the SDK types the mapping as str."""
+    import anthropic
+
     return cast(
         "dict[str, str]", {"x-api-key": SDK_PLACEHOLDER_KEY, "Authorization": anthropic.omit}
     )
@@ -61,6 +70,10 @@ class AnthropicConnector(LLM):
                 f"AnthropicConnector needs an AnthropicConfig, not {type(config).__name__}"
             )
         super().__init__(client, config)
+        import anthropic
+
+        from gigforge.integrations.anthropic._bridge import sdk_http_client
+
         self.sdk = anthropic.AsyncAnthropic(
             api_key=SDK_PLACEHOLDER_KEY,
             base_url=str(client.base_url),
@@ -73,6 +86,8 @@ class AnthropicConnector(LLM):
         self.sdk._custom_headers = _sdk_headers()
 
     async def chat(self, request: ChatRequest) -> ChatResult:
+        import anthropic
+
         system, messages = to_system_and_messages(request.messages)
         limit = request.max_tokens or self.config.default_max_tokens
         with anthropic_errors():
@@ -81,7 +96,7 @@ class AnthropicConnector(LLM):
                 max_tokens=limit,
                 system=system if system is not None else anthropic.omit,
                 messages=messages,
-                timeout=COMPLETION_TIMEOUT,
+                timeout=_completion_timeout(),
             )
         return to_chat_result(message.to_dict(mode="json"), requested_model=request.model)
 

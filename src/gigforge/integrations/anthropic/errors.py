@@ -13,6 +13,9 @@ error's detail:
 A 429 whose `error.details.error_code` is `enforced_spend_limit_reached` means the organization's
 monthly spend cap is reached: it carries no `retry-after`, and waiting within the month will not
 help, so it is Permanent rather than RateLimited.
+
+The SDK is imported inside the functions that need it, never with this module: by the time one
+runs, the connector has built its client and the import is a lookup.
 """
 
 from __future__ import annotations
@@ -20,9 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
-
-import anthropic
+from typing import TYPE_CHECKING, Any
 
 from gigforge.integrations.anthropic.spec import SPEC
 from gigforge.integrations.framework import (
@@ -34,12 +35,17 @@ from gigforge.integrations.framework import (
 )
 from gigforge.integrations.framework.errors import integration_cause
 
+if TYPE_CHECKING:
+    import anthropic
+
 SPEND_LIMIT_CODE = "enforced_spend_limit_reached"
 
 
 @contextmanager
 def anthropic_errors() -> Iterator[None]:
     """Run an SDK call so that it fails only with framework errors."""
+    import anthropic
+
     try:
         yield
     except IntegrationError as exc:
@@ -85,6 +91,8 @@ def with_provider_message(error: IntegrationError) -> IntegrationError:
 
 
 def from_sdk_error(exc: anthropic.AnthropicError) -> IntegrationError:
+    import anthropic
+
     cause = integration_cause(exc)
     if cause is not None:
         return with_provider_message(cause)

@@ -8,13 +8,14 @@ failing: https://platform.claude.com/docs/en/api/messages/create
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-from anthropic.types import MessageParam
+from typing import TYPE_CHECKING, Any
 
 from gigforge.integrations.anthropic.pricing import cost_micro_usd
 from gigforge.integrations.anthropic.spec import SPEC
 from gigforge.integrations.framework import ChatMessage, ChatResult, Permanent, Usage
+
+if TYPE_CHECKING:
+    from anthropic.types import MessageParam
 
 MODEL_SAMPLE_SIZE = 10
 SYSTEM_SEPARATOR = "\n\n"

@@ -14,16 +14,17 @@ environment: `vertexai=False` (ignoring `GOOGLE_GENAI_USE_VERTEXAI`), the base U
 is the client's own, version included (`.../v1beta`), taken as a collection-scoped base so the SDK
 adds no second version segment. The SDK also builds an idle synchronous client when it is
 constructed; only `sdk.aio` is ever called, so that client never sends a request.
+
+The SDK is imported when the first connector is built, not with this module: the registry loads
+every connector at start-up, and `google.genai` alone takes seconds.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
-from google import genai
-from google.genai import types
 from pydantic import BaseModel
 
 from gigforge.integrations.framework import (
@@ -41,6 +42,9 @@ from gigforge.integrations.gemini.mapping import (
     to_system_instruction,
 )
 from gigforge.integrations.gemini.spec import SPEC, GeminiConfig
+
+if TYPE_CHECKING:
+    from google.genai import types
 
 # Never a credential: the policy layer overwrites the x-goog-api-key header it lands in.
 SDK_PLACEHOLDER_KEY = "gigforge-credentials-are-added-by-the-policy-layer"
@@ -63,6 +67,9 @@ class GeminiConnector(LLM):
         if not isinstance(config, GeminiConfig):
             raise TypeError(f"GeminiConnector needs a GeminiConfig, not {type(config).__name__}")
         super().__init__(client, config)
+        from google import genai
+        from google.genai import types
+
         self.sdk = genai.Client(
             api_key=SDK_PLACEHOLDER_KEY,
             vertexai=False,
@@ -77,6 +84,8 @@ class GeminiConnector(LLM):
         )
 
     async def chat(self, request: ChatRequest) -> ChatResult:
+        from google.genai import types
+
         contents = to_contents(request.messages)
         config = types.GenerateContentConfig(
             system_instruction=to_system_instruction(request.messages),
@@ -95,6 +104,8 @@ class GeminiConnector(LLM):
 
     async def test(self) -> dict[str, Any]:
         """`GET /v1beta/models`, every page: free, and refused when the key is wrong."""
+        from google.genai import types
+
         with gemini_errors():
             pager = await self.sdk.aio.models.list(
                 config=types.ListModelsConfig(page_size=MODELS_PAGE_SIZE)

@@ -16,6 +16,9 @@ only a working key fixes them. A 429 RESOURCE_EXHAUSTED carries its wait in a
 `google.rpc.RetryInfo` detail (`"retryDelay": "36s"`) instead of a header, so RateLimited takes it
 from there. An error the SDK builds itself (a client without the policy transport) is classed
 the same way from its parsed body. Either way Google's message becomes the error's detail.
+
+The SDK is imported inside the functions that need it, never with this module: by the time one
+runs, the connector has built its client and the import is a lookup.
 """
 
 from __future__ import annotations
@@ -23,9 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
-
-from google.genai import errors as genai_errors
+from typing import TYPE_CHECKING, Any
 
 from gigforge.integrations.framework import (
     AuthExpired,
@@ -36,6 +37,9 @@ from gigforge.integrations.framework import (
 )
 from gigforge.integrations.gemini.spec import SPEC
 
+if TYPE_CHECKING:
+    from google.genai import errors as genai_errors
+
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 QUOTA_FAILURE = "type.googleapis.com/google.rpc.QuotaFailure"
@@ -45,6 +49,8 @@ KEY_REFUSED_REASONS = frozenset({"API_KEY_INVALID"})
 @contextmanager
 def gemini_errors() -> Iterator[None]:
     """Run an SDK call so that it fails only with framework errors, in Google's words."""
+    from google.genai import errors as genai_errors
+
     try:
         yield
     except IntegrationError as exc:

@@ -10,13 +10,14 @@ and a field Google leaves out reads as missing instead of failing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-from google.genai.types import ContentDict
+from typing import TYPE_CHECKING, Any
 
 from gigforge.integrations.framework import ChatMessage, ChatResult, Permanent, Usage
 from gigforge.integrations.gemini.pricing import cost_micro_usd
 from gigforge.integrations.gemini.spec import SPEC
+
+if TYPE_CHECKING:
+    from google.genai.types import ContentDict
 
 MODEL_SAMPLE_SIZE = 10
 GENERATE_METHOD = "generateContent"

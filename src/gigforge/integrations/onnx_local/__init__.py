@@ -2,7 +2,7 @@
 
 ONNX Runtime is an optional extra (`pip install 'gigforge[onnx]'`), so this package's face is the
 spec alone: the registry reads it to explain how to enable the runner when the runtime is absent.
-The connector lives in `connector`, which imports the runtime.
+The connector lives in `connector`, which needs the runtime (and imports it on first use).
 """
 
 from gigforge.integrations.onnx_local.spec import SPEC, ONNXConfig

@@ -10,19 +10,24 @@ Such models are task models (a fit scorer, a classifier), not chat models, so th
 `chat` is not supported. The session is built once per connector, on first use, and reused:
 loading parses and optimizes the whole graph, which costs far more than one prediction. Both
 loading and running block, so they run in a worker thread, never on the event loop.
+
+ONNX Runtime (and numpy with it) is imported when a model is first loaded, not with this module:
+the registry loads every connector at start-up, and the runtime takes a second or more. Without
+the runtime installed this module still fails to import, with the ModuleNotFoundError the
+registry reads to list the connector as one to enable.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
-import onnxruntime
-from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 from pydantic import BaseModel
 
 from gigforge.integrations.framework import (
@@ -32,31 +37,38 @@ from gigforge.integrations.framework import (
     IntegrationSpec,
     Permanent,
 )
-from gigforge.integrations.onnx_local.mapping import (
-    FloatTensor,
-    TensorSpec,
-    to_feeds,
-    to_outputs,
-)
+from gigforge.integrations.onnx_local.mapping import TensorSpec, to_feeds, to_outputs
 from gigforge.integrations.onnx_local.spec import SPEC, ONNXConfig
+
+if TYPE_CHECKING:
+    from gigforge.integrations.onnx_local.mapping import FloatTensor
+
+if importlib.util.find_spec("onnxruntime") is None:
+    raise ModuleNotFoundError("No module named 'onnxruntime'", name="onnxruntime")
 
 CPU_PROVIDER = "CPUExecutionProvider"
 # ONNX Runtime prints its own warnings to stderr; errors still reach us as exceptions.
 ORT_LOG_ERRORS_ONLY = 3
 
-# Everything ONNX Runtime raises from loading or running a model; they share no base class
-# but `Exception`.
-ORT_ERRORS: tuple[type[Exception], ...] = (
-    ort_state.EPFail,
-    ort_state.Fail,
-    ort_state.InvalidArgument,
-    ort_state.InvalidGraph,
-    ort_state.InvalidProtobuf,
-    ort_state.NoModel,
-    ort_state.NoSuchFile,
-    ort_state.NotImplemented,
-    ort_state.RuntimeException,
-)
+
+@cache
+def ort_errors() -> tuple[type[Exception], ...]:
+    """Everything ONNX Runtime raises from loading or running a model; they share no base
+    class but `Exception`."""
+    from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
+
+    return (
+        ort_state.EPFail,
+        ort_state.Fail,
+        ort_state.InvalidArgument,
+        ort_state.InvalidGraph,
+        ort_state.InvalidProtobuf,
+        ort_state.NoModel,
+        ort_state.NoSuchFile,
+        ort_state.NotImplemented,
+        ort_state.RuntimeException,
+    )
+
 
 Inputs = Mapping[str, Sequence[float] | Sequence[Sequence[float]]]
 
@@ -81,6 +93,8 @@ def load_model(config: ONNXConfig) -> LoadedModel:
             f"{SPEC.title}: no model file at {path}; restore it or reconnect with another",
             integration=SPEC.slug,
         )
+    import onnxruntime
+
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = config.intra_op_threads
     options.inter_op_num_threads = 1
@@ -90,7 +104,7 @@ def load_model(config: ONNXConfig) -> LoadedModel:
         session = onnxruntime.InferenceSession(
             str(path), sess_options=options, providers=[CPU_PROVIDER]
         )
-    except ORT_ERRORS as exc:
+    except ort_errors() as exc:
         raise Permanent(
             f"{SPEC.title}: ONNX Runtime cannot load {path.name}: {exc}", integration=SPEC.slug
         ) from None
@@ -104,7 +118,7 @@ def load_model(config: ONNXConfig) -> LoadedModel:
 def run_model(model: LoadedModel, feeds: Mapping[str, FloatTensor]) -> list[Any]:
     try:
         values: list[Any] = model.session.run(model.output_names, dict(feeds))
-    except ORT_ERRORS as exc:
+    except ort_errors() as exc:
         raise Permanent(
             f"{SPEC.title}: the model refused the inputs: {exc}", integration=SPEC.slug
         ) from None

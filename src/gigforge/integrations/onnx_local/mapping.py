@@ -16,24 +16,29 @@ caller's and names the input it concerns:
 Outputs come back by name as lists: tensors as nested lists (a rank-0 tensor as a one-item
 list), sequences as lists, and maps (what skl2onnx's ZipMap emits) as plain dicts.
 https://onnxruntime.ai/docs/api/python/api_summary.html#inferencesession
+
+numpy is imported by the functions that build or read arrays, not with this module, which the
+registry loads at start-up through the connector.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from gigforge.integrations.framework import Permanent
 from gigforge.integrations.onnx_local.spec import SPEC
 
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatTensor = npt.NDArray[np.float32]
+
 FLOAT_TENSOR = "tensor(float)"
 
 Dimension = int | str | None
-FloatTensor = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ def to_feeds(
 
 def to_tensor(spec: TensorSpec, value: object) -> FloatTensor:
     """One value as a float32 array of the declared shape."""
+    import numpy as np
+
     if spec.type != FLOAT_TENSOR:
         raise _rejected(
             f"input {spec.name!r} is declared {spec.type}; this connector feeds float32 "
@@ -130,6 +137,8 @@ def to_tensor(spec: TensorSpec, value: object) -> FloatTensor:
 
 
 def _plain(value: Any) -> Any:
+    import numpy as np
+
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):

@@ -6,14 +6,16 @@ HeaderCredentials write the real `Authorization: Bearer <key>` at send time over
 SDK built. The SDK is therefore constructed with a fixed non-secret placeholder key and never
 holds the connection's secret. Its own retries are off (`max_retries=0`): the policy layer
 decides what is retried, once.
+
+The SDK is imported when the first connector is built, not with this module: the registry loads
+every connector at start-up, and `openai` alone takes seconds.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import httpx
-import openai
 from pydantic import BaseModel
 
 from gigforge.integrations.framework import (
@@ -26,12 +28,19 @@ from gigforge.integrations.openai.errors import openai_errors
 from gigforge.integrations.openai.mapping import to_chat_result, to_message_param, to_model_summary
 from gigforge.integrations.openai.spec import SPEC, OpenAIConfig
 
+if TYPE_CHECKING:
+    import openai
+
 # Never a credential: the policy layer overwrites the Authorization header it lands in.
 SDK_PLACEHOLDER_KEY = "sk-gigforge-credentials-are-added-by-the-policy-layer"
 
-# A completion arrives whole when it is done; long answers from reasoning models take minutes,
-# well past the runtime's 30 s default, which still bounds the models listing.
-COMPLETION_TIMEOUT = openai.Timeout(600.0, connect=10.0)
+
+def _completion_timeout() -> openai.Timeout:
+    """A completion arrives whole when it is done; long answers from reasoning models take
+    minutes, well past the runtime's 30 s default, which still bounds the models listing."""
+    import openai
+
+    return openai.Timeout(600.0, connect=10.0)
 
 
 class OpenAIConnector(LLM):
@@ -44,6 +53,8 @@ class OpenAIConnector(LLM):
         if not isinstance(config, OpenAIConfig):
             raise TypeError(f"OpenAIConnector needs an OpenAIConfig, not {type(config).__name__}")
         super().__init__(client, config)
+        import openai
+
         self.sdk = openai.AsyncOpenAI(
             api_key=SDK_PLACEHOLDER_KEY,
             base_url=str(client.base_url),
@@ -58,6 +69,8 @@ class OpenAIConnector(LLM):
         self.sdk.project = config.project
 
     async def chat(self, request: ChatRequest) -> ChatResult:
+        import openai
+
         limit = request.max_tokens if request.max_tokens is not None else openai.omit
         parameter = self.config.token_limit_parameter
         by_completion_tokens = parameter == "max_completion_tokens"
@@ -70,7 +83,7 @@ class OpenAIConnector(LLM):
                 temperature=(
                     request.temperature if request.temperature is not None else openai.omit
                 ),
-                timeout=COMPLETION_TIMEOUT,
+                timeout=_completion_timeout(),
             )
         return to_chat_result(completion.to_dict(mode="json"), requested_model=request.model)
 

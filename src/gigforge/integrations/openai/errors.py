@@ -9,6 +9,9 @@ status. Either way OpenAI's own message from its error envelope
 (https://platform.openai.com/docs/guides/error-codes) becomes the error's detail:
 
     {"error": {"message": "...", "type": "invalid_request_error", "param": null, "code": "..."}}
+
+The SDK is imported inside the functions that need it, never with this module: by the time one
+runs, the connector has built its client and the import is a lookup.
 """
 
 from __future__ import annotations
@@ -16,9 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from gigforge.integrations.framework import (
     AuthExpired,
@@ -30,6 +31,9 @@ from gigforge.integrations.framework import (
 from gigforge.integrations.framework.errors import integration_cause
 from gigforge.integrations.openai.spec import SPEC
 
+if TYPE_CHECKING:
+    import openai
+
 # A 429 with these means the balance or monthly budget is spent: waiting will not help.
 QUOTA_ERRORS = frozenset({"insufficient_quota", "credit_balance_exhausted"})
 
@@ -37,6 +41,8 @@ QUOTA_ERRORS = frozenset({"insufficient_quota", "credit_balance_exhausted"})
 @contextmanager
 def openai_errors() -> Iterator[None]:
     """Run an SDK call so that it fails only with framework errors."""
+    import openai
+
     try:
         yield
     except IntegrationError as exc:
@@ -79,6 +85,8 @@ def with_provider_message(error: IntegrationError) -> IntegrationError:
 
 
 def from_sdk_error(exc: openai.OpenAIError) -> IntegrationError:
+    import openai
+
     cause = integration_cause(exc)
     if cause is not None:
         return with_provider_message(cause)

@@ -8,13 +8,14 @@ failing: https://platform.openai.com/docs/api-reference/chat/object
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from openai.types.chat import ChatCompletionMessageParam
+from typing import TYPE_CHECKING, Any
 
 from gigforge.integrations.framework import ChatMessage, ChatResult, Permanent, Usage
 from gigforge.integrations.openai.pricing import cost_micro_usd
 from gigforge.integrations.openai.spec import SPEC
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 MODEL_SAMPLE_SIZE = 10
 
