@@ -110,6 +110,17 @@ def test_digits_inside_a_longer_number_are_not_mistaken_for_a_card() -> None:
     assert redact(text) == text
 
 
+def test_ids_whose_digit_groups_pass_the_luhn_check_are_kept() -> None:
+    # The last two groups of this UUID read as a Luhn-valid 16-digit card number; an event
+    # payload carrying it must keep its id (a redacted id broke event consumers).
+    data = {
+        "opportunity_id": "0193a30b-77aa-7bcd-4111-111111111111",
+        "ref": "ab12-4111111111111111",
+    }
+
+    assert redact(data) == data
+
+
 def test_ordinary_keys_and_values_are_kept() -> None:
     data = {
         "event": "job imported",

@@ -75,7 +75,12 @@ _QUOTED_SECRET_PAIR = re.compile(
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 )
-_CARD_CANDIDATE = re.compile(r"[0-9](?<![0-9]{2})(?:[ -]?[0-9]){12,18}(?![0-9])")
+# A run of 13-19 digits, in groups split by spaces or dashes, standing on its own: not the tail
+# of an identifier (a UUID's last groups, "ab12-4111...") nor followed by more of one.
+_CARD_CANDIDATE = re.compile(
+    r"(?<![A-Za-z])(?<![A-Za-z0-9]-)[0-9](?<![0-9]{2})(?:[ -]?[0-9]){12,18}(?![0-9])"
+    r"(?!-?[A-Za-z0-9])"
+)
 _DIGIT_RUN = re.compile(r"[0-9]{4}")
 
 
