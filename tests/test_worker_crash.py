@@ -16,13 +16,11 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,6 +39,7 @@ from gigforge.opportunities.models import Opportunity
 from gigforge.opportunities.scanning import Scanner
 from gigforge.opportunities.scheduler import SCAN_TASK, plan_scans
 from gigforge.proposals.submission import SUBMIT_TASK
+from workers import start_worker, wait_for
 
 AMQP_URL = os.environ.get("GIGFORGE_TEST_AMQP_URL")
 LEASE_SECONDS = 3
@@ -101,40 +100,9 @@ class SilentAfterBidding:
 
 
 def _worker(app: FastAPI, broker_url: str | None, port: int) -> subprocess.Popen[bytes]:
-    """`gigforge worker` on the app's database, not in sandbox mode: it reaches the third
-    party over loopback HTTP on `port`, as it would reach the real one."""
-    settings = app.state.settings
-    env = {
-        **os.environ,
-        "GIGFORGE_ENV": "test",
-        "GIGFORGE_CONFIG": str(Path(settings.data_dir) / "absent.toml"),
-        "GIGFORGE_DATA_DIR": str(settings.data_dir),
-        "GIGFORGE_DATABASE_URL": settings.effective_database_url,
-        "GIGFORGE_SECRET_KEY": settings.secret_key.get_secret_value(),
-        "GIGFORGE_MASTER_KEY": settings.master_key.get_secret_value(),
-        "GIGFORGE_TASK_LEASE_SECONDS": str(LEASE_SECONDS),
-        "GIGFORGE_ALLOWED_PRIVATE_HOSTS": f'["127.0.0.1:{port}"]',
-        "GIGFORGE_LOG_LEVEL": "WARNING",
-    }
-    env.pop("GIGFORGE_BROKER_URL", None)
-    if broker_url:
-        env["GIGFORGE_BROKER_URL"] = broker_url
-    return subprocess.Popen(
-        [sys.executable, "-m", "gigforge", "worker", "--concurrency", "4"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    return start_worker(
+        app, broker_url=broker_url, allowed_ports=[port], lease_seconds=LEASE_SECONDS
     )
-
-
-async def _wait_for(condition: object, what: str, within: float = 60.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while loop.time() < deadline:
-        if await condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_a_scan_killed_mid_task_completes_exactly_once_after_a_restart(
@@ -168,9 +136,11 @@ async def test_a_scan_killed_mid_task_completes_exactly_once_after_a_restart(
 
     sandbox.faults.latency = 600  # the worker will hang inside its call to the feed
     served_before = sandbox.faults.served
-    first = _worker(app, broker_url, port)
+    first = start_worker(
+        app, broker_url=broker_url, allowed_ports=[port], lease_seconds=LEASE_SECONDS
+    )
     try:
-        await _wait_for(
+        await wait_for(
             lambda: _async(sandbox.faults.served > served_before), "the worker to call the feed"
         )
         assert (await scan_task()).state is TaskState.running
@@ -179,13 +149,15 @@ async def test_a_scan_killed_mid_task_completes_exactly_once_after_a_restart(
         first.wait(30)
     sandbox.faults.latency = 0
 
-    second = _worker(app, broker_url, port)
+    second = start_worker(
+        app, broker_url=broker_url, allowed_ports=[port], lease_seconds=LEASE_SECONDS
+    )
     try:
 
         async def done() -> bool:
             return (await scan_task()).state is TaskState.done
 
-        await _wait_for(done, "the restarted worker to finish the scan")
+        await wait_for(done, "the restarted worker to finish the scan")
     finally:
         second.terminate()
         second.wait(30)
@@ -255,22 +227,26 @@ async def test_a_submission_killed_after_the_bid_was_placed_bids_once_after_a_re
                 return str(response.json()["status"])
 
             freelancer.silent = True
-            first = _worker(app, broker_url, port)
+            first = start_worker(
+                app, broker_url=broker_url, allowed_ports=[port], lease_seconds=LEASE_SECONDS
+            )
             try:
-                await _wait_for(lambda: _async(len(sandbox.bids) == 1), "the bid to be placed")
+                await wait_for(lambda: _async(len(sandbox.bids) == 1), "the bid to be placed")
                 assert await status() == "submitting"
             finally:
                 os.kill(first.pid, signal.SIGKILL)
                 first.wait(30)
             freelancer.silent = False
 
-            second = _worker(app, broker_url, port)
+            second = start_worker(
+                app, broker_url=broker_url, allowed_ports=[port], lease_seconds=LEASE_SECONDS
+            )
             try:
 
                 async def submitted() -> bool:
                     return await status() == "submitted"
 
-                await _wait_for(submitted, "the restarted worker to record the submission")
+                await wait_for(submitted, "the restarted worker to record the submission")
             finally:
                 second.terminate()
                 second.wait(30)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -27,34 +25,11 @@ from gigforge.kit.db import unit_of_work
 from gigforge.kit.tasks import TaskRow, TaskState
 from gigforge.opportunities.models import Opportunity
 from gigforge.opportunities.scheduler import SCAN_TASK, plan_scans
-from test_worker_crash import _served, _wait_for
+from test_worker_crash import _served
+from workers import start_worker, wait_for
 
 AMQP_URL = os.environ.get("GIGFORGE_TEST_AMQP_URL")
 SOURCES = 24
-
-
-def _worker(app: object, port: int, log: Path) -> subprocess.Popen[bytes]:
-    settings = app.state.settings  # type: ignore[attr-defined]
-    env = {
-        **os.environ,
-        "GIGFORGE_ENV": "test",
-        "GIGFORGE_CONFIG": str(Path(settings.data_dir) / "absent.toml"),
-        "GIGFORGE_DATA_DIR": str(settings.data_dir),
-        "GIGFORGE_DATABASE_URL": settings.effective_database_url,
-        "GIGFORGE_SECRET_KEY": settings.secret_key.get_secret_value(),
-        "GIGFORGE_MASTER_KEY": settings.master_key.get_secret_value(),
-        "GIGFORGE_BROKER_URL": AMQP_URL or "",
-        "GIGFORGE_ALLOWED_PRIVATE_HOSTS": f'["127.0.0.1:{port}"]',
-        "GIGFORGE_LOG_LEVEL": "INFO",
-        "GIGFORGE_LOG_FORMAT": "json",
-    }
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "gigforge", "worker", "--concurrency", "4"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def _scanned_by(log: Path) -> list[str]:
@@ -82,14 +57,16 @@ async def test_two_workers_share_the_scans_and_run_each_once(
     with _served(sandbox.app) as port:
         app = await app_factory(allowed_private_hosts=[f"127.0.0.1:{port}"])
         logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
-        workers = [_worker(app, port, log) for log in logs]
+        workers = [
+            start_worker(app, broker_url=AMQP_URL, allowed_ports=[port], log=log) for log in logs
+        ]
         try:
 
             async def both_started() -> bool:
                 return all("worker started" in log.read_text() for log in logs)
 
             # Both are up before there is work, so neither has a head start.
-            await _wait_for(both_started, "both workers to start", within=120)
+            await wait_for(both_started, "both workers to start", within=120)
             sources: list[str] = []
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://testserver"
@@ -122,7 +99,7 @@ async def test_two_workers_share_the_scans_and_run_each_once(
                     )
                 return done == SOURCES
 
-            await _wait_for(all_done, "both workers to finish the scans", within=120)
+            await wait_for(all_done, "both workers to finish the scans", within=120)
         finally:
             for worker in workers:
                 worker.send_signal(signal.SIGTERM)

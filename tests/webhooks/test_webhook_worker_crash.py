@@ -13,12 +13,9 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -30,6 +27,7 @@ from webhooks_support import account_with_endpoint, create_endpoint, publish_sub
 from factories import AppFactory
 from gigforge.kit.db import unit_of_work
 from gigforge.webhooks.models import DeliveryState, WebhookAttempt, WebhookDelivery
+from workers import start_worker, wait_for
 
 AMQP_URL = os.environ.get("GIGFORGE_TEST_AMQP_URL")
 LEASE_SECONDS = 3
@@ -93,37 +91,9 @@ def receiver() -> Iterator[SlowReceiver]:
 
 
 def _worker(app: FastAPI, broker_url: str | None, port: int) -> subprocess.Popen[bytes]:
-    settings = app.state.settings
-    env = {
-        **os.environ,
-        "GIGFORGE_ENV": "test",
-        "GIGFORGE_CONFIG": str(Path(settings.data_dir) / "absent.toml"),
-        "GIGFORGE_DATA_DIR": str(settings.data_dir),
-        "GIGFORGE_DATABASE_URL": settings.effective_database_url,
-        "GIGFORGE_SECRET_KEY": settings.secret_key.get_secret_value(),
-        "GIGFORGE_MASTER_KEY": settings.master_key.get_secret_value(),
-        "GIGFORGE_TASK_LEASE_SECONDS": str(LEASE_SECONDS),
-        "GIGFORGE_ALLOWED_PRIVATE_HOSTS": f'["127.0.0.1:{port}"]',
-        "GIGFORGE_LOG_LEVEL": "WARNING",
-    }
-    env.pop("GIGFORGE_BROKER_URL", None)
-    if broker_url:
-        env["GIGFORGE_BROKER_URL"] = broker_url
-    return subprocess.Popen(
-        [sys.executable, "-m", "gigforge", "worker", "--concurrency", "4"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    return start_worker(
+        app, broker_url=broker_url, allowed_ports=[port], lease_seconds=LEASE_SECONDS
     )
-
-
-async def _wait_for(condition: object, what: str, within: float = 120.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await condition():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_kill_9_mid_fan_out_delivers_every_pair_with_stable_webhook_ids(
@@ -155,7 +125,9 @@ async def test_kill_9_mid_fan_out_delivers_every_pair_with_stable_webhook_ids(
         async def caught() -> bool:
             return len(receiver.received) >= 3
 
-        await _wait_for(caught, "the worker to send while the receiver holds its answers")
+        await wait_for(
+            caught, "the worker to send while the receiver holds its answers", within=120
+        )
     finally:
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(30)
@@ -171,7 +143,7 @@ async def test_kill_9_mid_fan_out_delivers_every_pair_with_stable_webhook_ids(
                 row.state is DeliveryState.succeeded for row in rows
             )
 
-        await _wait_for(all_delivered, "the restarted worker to deliver every pair")
+        await wait_for(all_delivered, "the restarted worker to deliver every pair", within=120)
     finally:
         restarted.terminate()
         restarted.wait(30)
