@@ -31,8 +31,9 @@ from gigforge.opportunities.models import ScanRun, ScanRunSource, SourceSchedule
 from gigforge.opportunities.scan_now import STALE_AFTER, STALLED, RunProgress
 from gigforge.opportunities.scanning import Scanner, ScanReport
 from gigforge.opportunities.scheduler import SCAN_TASK
-from test_worker_crash import _served, _wait_for, _worker
+from test_worker_crash import _served
 from web_support import csrf_of, sign_in
+from workers import start_worker, wait_for
 
 HTMX = {"HX-Request": "true"}
 STATUS = "/opportunities/scan/status?polling=1"
@@ -294,7 +295,7 @@ async def test_a_real_worker_process_runs_the_scan_and_the_page_shows_its_progre
             )
             assert created.status_code == 201, created.text
             pressed = _text(await _press(web))
-            worker = _worker(app, None, port)
+            worker = start_worker(app, broker_url=None, allowed_ports=[port], lease_seconds=3)
             try:
                 latest: list[httpx.Response] = []
 
@@ -302,7 +303,7 @@ async def test_a_real_worker_process_runs_the_scan_and_the_page_shows_its_progre
                     latest[:] = [await web.get(STATUS, headers=HTMX)]
                     return "Scan finished at" in latest[0].text
 
-                await _wait_for(finished, "the worker to finish the scan", within=90)
+                await wait_for(finished, "the worker to finish the scan", within=90)
             finally:
                 worker.send_signal(signal.SIGTERM)
                 worker.wait(30)
