@@ -96,7 +96,7 @@ async def test_a_browser_gets_an_html_page_for_a_dead_link(
 async def test_links_are_not_served_when_storage_is_remote(
     app_factory: object, moto: object
 ) -> None:
-    from conftest import Moto
+    from storage_support import Moto
 
     assert isinstance(moto, Moto)
     remote = await app_factory(  # type: ignore[operator]

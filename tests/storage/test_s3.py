@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from conftest import Moto
 from gigforge.storage import (
     ChecksumMismatch,
     InvalidKey,
@@ -22,6 +21,7 @@ from gigforge.storage import (
     user_key,
 )
 from gigforge.storage.s3 import S3Storage, b2_endpoint, composite_sha256
+from storage_support import Moto
 
 OWNER = uuid.UUID("0193a1c2-0000-7000-8000-00000000a11c")
 MIB = 1024 * 1024

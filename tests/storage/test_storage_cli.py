@@ -11,8 +11,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from conftest import ACCESS_KEY, REGION, SECRET_KEY, Moto
 from gigforge.cli import app
+from storage_support import ACCESS_KEY, REGION, SECRET_KEY, Moto
 
 runner = CliRunner()
 KEY = f"users/{uuid.UUID('0193a1c2-0000-7000-8000-00000000c11a')}/notes/brief.txt"

@@ -35,6 +35,7 @@ class Receiver:
     script: list[Reply] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    connections: set[asyncio.StreamWriter] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -55,6 +56,7 @@ class Receiver:
         return bodies
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections.add(writer)
         try:
             while True:
                 try:
@@ -79,6 +81,7 @@ class Receiver:
                 )
                 await writer.drain()
         finally:
+            self.connections.discard(writer)
             writer.close()
 
 
@@ -91,4 +94,8 @@ async def receiving(*script: Reply, host: str = "127.0.0.1") -> AsyncIterator[Re
         yield receiver
     finally:
         server.close()
-        await server.wait_closed()
+        # Python 3.12's wait_closed also waits for open connections: a sender's kept-alive
+        # connection would hold it forever, so this side hangs up first.
+        for writer in list(receiver.connections):
+            writer.close()
+        await asyncio.wait_for(server.wait_closed(), timeout=10)
