@@ -20,7 +20,7 @@ from gigforge.integrations.freelancer.sandbox import FreelancerSandbox, create_s
 from sandbox_support import RecordedSleep, SandboxTokens
 
 SANDBOX_URL = "http://sandbox"
-BIDDING_SCOPES = "basic fln:project_manage"
+BIDDING_SCOPES = "basic fln:project_manage fln:messaging"
 
 
 class Clock:
@@ -88,7 +88,7 @@ def header_credentials(token: str) -> HeaderCredentials:
 
 @pytest.fixture
 def connector(sandbox: FreelancerSandbox, make_connector: ConnectorFactory) -> FreelancerConnector:
-    """Signed in with a token that carries the bidding scope."""
+    """Signed in with a token that carries the bidding and messaging scopes."""
     token = str(sandbox.oauth.issue(BIDDING_SCOPES)["access_token"])
     return make_connector(header_credentials(token))
 

@@ -124,6 +124,122 @@ class JobFeed(Connector, abc.ABC):
         then in cursor order, so the last posting's cursor is a safe place to resume)."""
 
 
+# Winning work and talking to the client
+
+
+AwardStatus = Literal["pending", "awarded", "accepted", "rejected", "revoked", "canceled"]
+
+
+class Award(BaseModel):
+    """Where one of the user's bids or proposals stands with the client, as the platform says.
+
+    `awarded` is an offer waiting for the user; `accepted` is work the user took on; `pending`,
+    `rejected`, `revoked` and `canceled` are the platform's other answers. Alert emails rarely
+    state an amount, so `amount_minor` and `currency` are None when the source did not say.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    platform: str
+    external_bid_id: str = Field(description="The bid, proposal, offer or order the award is for")
+    external_project_id: str
+    status: AwardStatus
+    amount_minor: int | None = None
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    awarded_at: datetime | None = None
+    client_name: str | None = None
+    client_id: str | None = None
+    title: str | None = None
+    url: str | None = None
+    raw: Mapping[str, Any] = Field(default_factory=dict)
+
+
+class Winning(Connector, abc.ABC):
+    """Awards on the user's bids: read them, and accept one where the platform lets an app."""
+
+    @abc.abstractmethod
+    async def awards(self, since_cursor: str | None = None) -> tuple[list[Award], str | None]:
+        """Awards whose status changed since `since_cursor` (all known ones without it), and
+        the cursor to pass next time. The cursor is opaque; a lost cursor repeats awards, so
+        callers upsert by (platform, external_bid_id) and never count on seeing one once."""
+
+    async def accept_award(self, external_bid_id: str) -> Award:
+        """Accept an award the user confirmed; returns it `accepted`. Safe to call again."""
+        raise self.not_supported("accept_award", "the platform offers no way to accept an award")
+
+
+class Attachment(BaseModel):
+    name: str = Field(min_length=1, max_length=255)
+    media_type: str = "application/octet-stream"
+    content: bytes
+
+
+class MessageThread(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    platform: str
+    thread_id: str
+    external_project_id: str | None = None
+    client_id: str | None = None
+    client_name: str | None = None
+    title: str | None = None
+    updated_at: datetime | None = None
+    message_count: int | None = None
+    raw: Mapping[str, Any] = Field(default_factory=dict)
+
+
+class ClientMessage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    thread_id: str
+    message_id: str
+    from_client: bool = Field(description="False for what the user (or Gigforge for them) sent")
+    sender_id: str | None = None
+    text: str
+    sent_at: datetime | None = None
+    attachments: tuple[str, ...] = Field(default=(), description="File names")
+    raw: Mapping[str, Any] = Field(default_factory=dict)
+
+
+class OutgoingMessage(BaseModel):
+    """One approved message. `idempotency_key` is ours: platforms without idempotency keys
+    are reconciled by content instead (see each connector's `send_message`)."""
+
+    thread_id: str | None = None
+    external_project_id: str | None = Field(
+        default=None, description="Used to find (or open) the thread when thread_id is None"
+    )
+    text: str = Field(min_length=1)
+    attachments: tuple[Attachment, ...] = ()
+    idempotency_key: str = Field(min_length=8)
+
+
+class SentMessage(BaseModel):
+    thread_id: str
+    message_id: str
+    status: Literal["sent", "already_sent"]
+    raw: Mapping[str, Any] = Field(default_factory=dict)
+
+
+class ClientMessaging(Connector, abc.ABC):
+    """Conversations with clients. Reading is abstract; sending is optional, since several
+    platforms let apps read messages but reserve sending to their own apps (a hand-off)."""
+
+    @abc.abstractmethod
+    async def threads(self, *, external_project_id: str | None = None) -> list[MessageThread]:
+        """The user's threads, newest activity first; only the project's when one is given."""
+
+    @abc.abstractmethod
+    async def messages(
+        self, thread_id: str, *, since: datetime | None = None
+    ) -> list[ClientMessage]:
+        """A thread's messages, oldest first; only those sent after `since` when given."""
+
+    async def send_message(self, message: OutgoingMessage) -> SentMessage:
+        """Send once: a message already in the thread is returned as `already_sent`."""
+        raise self.not_supported("send_message", "the platform offers no way to send messages")
+
+
 # Language models
 
 

@@ -1,10 +1,18 @@
-"""The Freelancer.com marketplace: project search and user-approved bids.
+"""The Freelancer.com marketplace: project search, user-approved bids, awards and messages.
 
 Freelancer accepts no idempotency key on `POST /projects/0.1/bids/`, so the transport never
 retries a bid, and a bid that reached Freelancer before a crash cannot be recognised by key.
 Instead `submit_proposal` first lists this user's bids on the project and returns one that is
 already there; callers still de-duplicate through reconciliation against that listing, which
 is the only record Freelancer keeps.
+
+The same holds after the bid. Accepting an award (`PUT /projects/0.1/bids/{id}/?action=accept`)
+reads the bid first and returns it unchanged when it is already accepted, and a refused accept
+is checked against the bid again, so a retry after a lost answer is harmless. Messages
+(`POST /messages/0.1/threads/{id}/messages/`) carry no idempotency key either: `send_message`
+lists the thread first and returns the user's own message with the same text and file names
+as `already_sent`. A caller that crashed mid-send reconciles the same way, by calling it again
+(or listing `messages(thread_id)` and looking for its text).
 """
 
 from __future__ import annotations
@@ -12,17 +20,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import BaseModel
 
 from gigforge.integrations.framework.capabilities import (
+    Award,
+    ClientMessage,
+    ClientMessaging,
     JobPosting,
     JobQuery,
     Marketplace,
+    MessageThread,
+    OutgoingMessage,
     ProposalSubmission,
+    SentMessage,
     SubmissionResult,
+    Winning,
 )
 from gigforge.integrations.framework.errors import IntegrationError, Permanent
 from gigforge.integrations.framework.feeds import MalformedItem, skipped
@@ -39,12 +55,23 @@ from gigforge.integrations.freelancer.mapping import (
     unwrap,
 )
 from gigforge.integrations.freelancer.spec import SPEC, FreelancerConfig
+from gigforge.integrations.freelancer.winning import (
+    ACCEPTABLE,
+    AWARD_STATUSES,
+    already_sent,
+    awards_cursor,
+    keyed,
+    read_awards_cursor,
+    to_award,
+    to_message,
+    to_thread,
+)
 
 SUBMITTED = "submitted"
 ALREADY_SUBMITTED = "already_submitted"
 
 
-class FreelancerConnector(Marketplace):
+class FreelancerConnector(Marketplace, Winning, ClientMessaging):
     spec = SPEC
     # Freelancer caps `limit` on its list endpoints; 100 is the most one page returns.
     page_size: ClassVar[int] = 100
@@ -156,6 +183,169 @@ class FreelancerConnector(Marketplace):
             raise
         return to_submission(bid, status=SUBMITTED)
 
+    async def awards(self, since_cursor: str | None = None) -> tuple[list[Award], str | None]:
+        """Every bid of this user that the client answered, read from `award_status`; only those
+        whose status differs from the one the cursor recorded. Freelancer does not say when a
+        status changed, so the cursor is the statuses last reported, bid by bid."""
+        me = int((await self._self())["id"])
+        reported = read_awards_cursor(since_cursor)
+        states = dict(reported)
+        changed: list[Award] = []
+        offset = 0
+        while True:
+            params = [
+                ("bidders[]", str(me)),
+                *(("award_statuses[]", status) for status in AWARD_STATUSES),
+                ("project_details", "true"),
+                ("user_details", "true"),
+                ("limit", str(self.page_size)),
+                ("offset", str(offset)),
+            ]
+            result = as_mapping(await self._call("GET", "/projects/0.1/bids/", params=params))
+            bids = [bid for bid in result.get("bids") or () if isinstance(bid, Mapping)]
+            projects, users = keyed(result.get("projects")), keyed(result.get("users"))
+            for bid in bids:
+                award = to_award(bid, projects=projects, users=users)
+                if award is None:
+                    continue
+                states[award.external_bid_id] = award.status
+                if reported.get(award.external_bid_id) != award.status:
+                    changed.append(award)
+            if len(bids) < self.page_size:
+                break
+            offset += len(bids)
+        return changed, awards_cursor(states) if states else since_cursor
+
+    async def accept_award(self, external_bid_id: str) -> Award:
+        """Accepts an award the user confirmed. An award already accepted is returned as it is;
+        one the client revoked, rejected or cancelled (or no award at all) is refused."""
+        bid_id = _numeric(external_bid_id, "bid")
+        award = await self._award(bid_id)
+        if award.status == "accepted":
+            return award
+        if award.status not in ACCEPTABLE:
+            raise self._refused(f"bid {bid_id} cannot be accepted: its award is {award.status}")
+        try:
+            await self._call("PUT", f"/projects/0.1/bids/{bid_id}/", params={"action": "accept"})
+        except Permanent:
+            # An earlier attempt may have gone through before its answer was lost.
+            award = await self._award(bid_id)
+            if award.status == "accepted":
+                return award
+            raise
+        award = await self._award(bid_id)
+        if award.status != "accepted":
+            raise self._refused(f"bid {bid_id} is {award.status} after it was accepted")
+        return award
+
+    async def threads(self, *, external_project_id: str | None = None) -> list[MessageThread]:
+        me = int((await self._self())["id"])
+        params: list[tuple[str, str]] = [("user_details", "true"), ("context_details", "true")]
+        if external_project_id is not None:
+            project_id = _numeric(external_project_id, "project")
+            params += [("context_type", "project"), ("contexts[]", str(project_id))]
+        found: list[MessageThread] = []
+        offset = 0
+        while True:
+            page = [*params, ("limit", str(self.page_size)), ("offset", str(offset))]
+            result = as_mapping(await self._call("GET", "/messages/0.1/threads/", params=page))
+            raws = [t for t in result.get("threads") or () if isinstance(t, Mapping)]
+            users = keyed(result.get("users"))
+            found += [to_thread(raw, me=me, users=users) for raw in raws if "id" in raw]
+            if len(raws) < self.page_size:
+                break
+            offset += len(raws)
+        epoch = datetime.min.replace(tzinfo=UTC)
+        return sorted(found, key=lambda thread: thread.updated_at or epoch, reverse=True)
+
+    async def messages(
+        self, thread_id: str, *, since: datetime | None = None
+    ) -> list[ClientMessage]:
+        me = int((await self._self())["id"])
+        thread = _numeric(thread_id, "thread")
+        found: list[ClientMessage] = []
+        offset = 0
+        while True:
+            params = [
+                ("threads[]", str(thread)),
+                ("limit", str(self.page_size)),
+                ("offset", str(offset)),
+            ]
+            if since is not None:
+                # Inclusive and in whole seconds: the exact cut is made below.
+                params.append(("from_updated_time", str(int(since.timestamp()))))
+            result = as_mapping(await self._call("GET", "/messages/0.1/messages/", params=params))
+            raws = [m for m in result.get("messages") or () if isinstance(m, Mapping)]
+            found += [to_message(raw, me=me) for raw in raws if "id" in raw]
+            if len(raws) < self.page_size:
+                break
+            offset += len(raws)
+        if since is not None:
+            found = [m for m in found if m.sent_at is None or m.sent_at > since]
+        epoch = datetime.min.replace(tzinfo=UTC)
+        return sorted(found, key=lambda message: (message.sent_at or epoch, message.message_id))
+
+    async def send_message(self, message: OutgoingMessage) -> SentMessage:
+        """Posts the text and its files as one message (multipart when there are files, as
+        Freelancer's SDK uploads them: `attachments[]` names and `files[]` parts). Without a
+        thread id, the project's thread is used; Freelancer opens one when the client writes
+        or awards, and Gigforge does not open threads on its own."""
+        thread_id = message.thread_id or await self._project_thread(message.external_project_id)
+        thread = _numeric(thread_id, "thread")
+        sent = already_sent(await self.messages(str(thread)), message)
+        if sent is not None:
+            return SentMessage(
+                thread_id=str(thread), message_id=sent.message_id, status="already_sent"
+            )
+        path = f"/messages/0.1/threads/{thread}/messages/"
+        if message.attachments:
+            result = await self._call(
+                "POST",
+                path,
+                data={
+                    "message": message.text,
+                    "attachments[]": [a.name for a in message.attachments],
+                },
+                files=[("files[]", (a.name, a.content, a.media_type)) for a in message.attachments],
+            )
+        else:
+            result = await self._call("POST", path, data={"message": message.text})
+        posted = as_mapping(result)
+        if posted.get("id") is None:
+            raise self._refused(f"thread {thread} answered the message without its id")
+        return SentMessage(
+            thread_id=str(thread), message_id=str(posted["id"]), status="sent", raw=posted
+        )
+
+    async def _award(self, bid_id: int) -> Award:
+        me = int((await self._self())["id"])
+        params = [("bids[]", str(bid_id)), ("project_details", "true"), ("user_details", "true")]
+        result = as_mapping(await self._call("GET", "/projects/0.1/bids/", params=params))
+        bid = next(
+            (
+                b
+                for b in result.get("bids") or ()
+                if isinstance(b, Mapping) and b.get("id") == bid_id
+            ),
+            None,
+        )
+        if bid is None or bid.get("bidder_id") != me:
+            raise self._refused(f"bid {bid_id} is not one of this user's bids")
+        award = to_award(
+            bid, projects=keyed(result.get("projects")), users=keyed(result.get("users"))
+        )
+        if award is None:
+            raise self._refused(f"bid {bid_id} has not been awarded")
+        return award
+
+    async def _project_thread(self, external_project_id: str | None) -> str:
+        if external_project_id is None:
+            raise self._refused("a message needs a thread id or a project id")
+        threads = await self.threads(external_project_id=external_project_id)
+        if not threads:
+            raise self._refused(f"there is no message thread for project {external_project_id} yet")
+        return threads[0].thread_id
+
     async def _self(self) -> Mapping[str, Any]:
         """`GET /users/0.1/self/`, once per connector: the user id is the `bidder_id`."""
         if self._user is None:
@@ -201,6 +391,14 @@ def _offset(cursor: str | None) -> int:
     if not cursor.isdigit():
         raise Permanent(f"{SPEC.title}: cursor {cursor!r} is not an offset", integration=SPEC.slug)
     return int(cursor)
+
+
+def _numeric(value: str, what: str) -> int:
+    if not value.isdigit():
+        raise Permanent(
+            f"{SPEC.title}: {value!r} is not a Freelancer {what} id", integration=SPEC.slug
+        )
+    return int(value)
 
 
 def _project_id(external_job_id: str) -> int:

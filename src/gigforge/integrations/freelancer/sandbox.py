@@ -1,12 +1,14 @@
 """A local Freelancer.com for tests and demo mode.
 
 It serves, on one app and at the real paths: the OAuth endpoints of the accounts host, and the
-API calls the connector makes (`users/0.1/self`, the active-project search, one project, and
-listing and placing bids), with the `Freelancer-OAuth-V1` check, the success and error
-envelopes, offset paging, the projections the search asks for, and `RateLimit-*` headers over
-a per-user window that answers 429 once spent. Error codes follow those Freelancer returns
-(`RestExceptionCodes.NOT_AUTHENTICATED`, `ProjectExceptionCodes.ALREADY_BID_ON_PROJECT`, ...);
-the HTTP status paired with each business error is our choice, as the docs pair none.
+API calls the connector makes (`users/0.1/self`, the active-project search, one project,
+listing, placing and accepting bids, and message threads, messages and sending one; see
+`_sandbox_work` for the rule that awards bids), with the `Freelancer-OAuth-V1` check, the
+success and error envelopes, offset paging, the projections the search asks for, and
+`RateLimit-*` headers over a per-user window that answers 429 once spent. Error codes follow
+those Freelancer returns (`RestExceptionCodes.NOT_AUTHENTICATED`,
+`ProjectExceptionCodes.ALREADY_BID_ON_PROJECT`, ...); the HTTP status paired with each
+business error is our choice, as the docs pair none.
 """
 
 from __future__ import annotations
@@ -26,9 +28,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from gigforge.integrations.framework.sandbox import FaultInjector, Faults, OAuthServer
+from gigforge.integrations.freelancer._sandbox_work import WorkSandbox
 from gigforge.integrations.freelancer._seed import SANDBOX_USER_ID, seed_projects, seed_users
 from gigforge.integrations.freelancer.mapping import ALREADY_BID, NOT_AUTHENTICATED
-from gigforge.integrations.freelancer.spec import BIDDING_SCOPE, FREELANCER_HEADER, SPEC
+from gigforge.integrations.freelancer.spec import (
+    BIDDING_SCOPE,
+    FREELANCER_HEADER,
+    MESSAGING_SCOPE,
+    SPEC,
+)
 
 BAD_FORM = "RestExceptionCodes.BAD_FORM"
 FORBIDDEN = "RestExceptionCodes.FORBIDDEN"
@@ -38,7 +46,7 @@ TOO_MANY = "TOO_MANY_REQUESTS"
 MAX_PAGE = 100
 DEFAULT_PAGE = 10
 # Freelancer names advanced scopes by number on the authorize URL.
-ADVANCED_SCOPES = {"2": BIDDING_SCOPE}
+ADVANCED_SCOPES = {"2": BIDDING_SCOPE, "5": MESSAGING_SCOPE}
 
 Handler = Callable[[Request, dict[str, Any]], Awaitable[Response]]
 
@@ -118,8 +126,9 @@ class _Window:
 
 
 @dataclass
-class FreelancerSandbox:
-    """State a test can read and turn: the seeded data, the bids placed, the calls served."""
+class FreelancerSandbox(WorkSandbox):
+    """State a test can read and turn: the seeded data, the bids placed, the threads and
+    messages, the calls served."""
 
     oauth: FreelancerOAuth
     faults: Faults
@@ -129,6 +138,8 @@ class FreelancerSandbox:
     users: dict[int, dict[str, Any]]
     projects: dict[int, dict[str, Any]]
     bids: dict[int, dict[str, Any]] = field(default_factory=dict)
+    threads: dict[int, dict[str, Any]] = field(default_factory=dict)
+    messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     bids_remaining: int = 6
     calls: list[tuple[str, str]] = field(default_factory=list)
     app: ASGIApp = field(init=False)
@@ -160,6 +171,18 @@ class FreelancerSandbox:
             ),
             Route(f"{api}/projects/0.1/bids/", self._api(self._list_bids), methods=["GET"]),
             Route(f"{api}/projects/0.1/bids/", self._api(self._place_bid), methods=["POST"]),
+            Route(
+                f"{api}/projects/0.1/bids/{{bid_id:int}}/",
+                self._api(self._bid_action),
+                methods=["PUT"],
+            ),
+            Route(f"{api}/messages/0.1/threads/", self._api(self._threads), methods=["GET"]),
+            Route(f"{api}/messages/0.1/messages/", self._api(self._messages), methods=["GET"]),
+            Route(
+                f"{api}/messages/0.1/threads/{{thread_id:int}}/messages/",
+                self._api(self._post_message),
+                methods=["POST"],
+            ),
         ]
         self.app = FaultInjector(Starlette(routes=routes), self.faults, render=render_error)
 
@@ -246,15 +269,49 @@ class FreelancerSandbox:
 
     async def _list_bids(self, request: Request, user: dict[str, Any]) -> Response:
         params = request.query_params
+        ids = {int(b) for b in params.getlist("bids[]") if b.isdigit()}
         projects = {int(p) for p in params.getlist("projects[]") if p.isdigit()}
         bidders = {int(b) for b in params.getlist("bidders[]") if b.isdigit()}
+        statuses = set(params.getlist("award_statuses[]"))
+        try:
+            limit = min(int(params.get("limit", MAX_PAGE)), MAX_PAGE)
+            offset = int(params.get("offset", 0))
+        except ValueError:
+            return render_error(400, "Invalid limit or offset", BAD_FORM)
+        self.award_due_bids(bidders)
         bids = [
             bid
             for bid in self.bids.values()
-            if (not projects or bid["project_id"] in projects)
+            if (not ids or bid["id"] in ids)
+            and (not projects or bid["project_id"] in projects)
             and (not bidders or bid["bidder_id"] in bidders)
+            and (not statuses or bid["award_status"] in statuses)
         ]
-        return _success({"bids": bids, "users": None, "projects": None})
+        page = bids[offset : offset + limit]
+        return _success({"bids": page, **self.bid_projections(page, params)})
+
+    async def _bid_action(self, request: Request, user: dict[str, Any]) -> Response:
+        action = request.query_params.get("action")
+        if BIDDING_SCOPE not in user["scope"].split():
+            return _needs(BIDDING_SCOPE)
+        if action != "accept":
+            return render_error(400, f"The sandbox does not serve bid action {action!r}", BAD_FORM)
+        return self.accept(request.path_params["bid_id"], user, render_error, _success)
+
+    async def _threads(self, request: Request, user: dict[str, Any]) -> Response:
+        if MESSAGING_SCOPE not in user["scope"].split():
+            return _needs(MESSAGING_SCOPE)
+        return _success(self.list_threads(user, request.query_params))
+
+    async def _messages(self, request: Request, user: dict[str, Any]) -> Response:
+        if MESSAGING_SCOPE not in user["scope"].split():
+            return _needs(MESSAGING_SCOPE)
+        return _success(self.list_messages(user, request.query_params))
+
+    async def _post_message(self, request: Request, user: dict[str, Any]) -> Response:
+        if MESSAGING_SCOPE not in user["scope"].split():
+            return _needs(MESSAGING_SCOPE)
+        return await self.post_message(request, user, render_error, _success)
 
     async def _place_bid(self, request: Request, user: dict[str, Any]) -> Response:
         try:
@@ -293,6 +350,8 @@ class FreelancerSandbox:
             "description": description,
             "retracted": False,
             "award_status": None,
+            "time_awarded": None,
+            "time_accepted": None,
             "frontend_bid_status": "active",
             "submitdate": now,
             "time_submitted": now,
@@ -326,6 +385,10 @@ class FreelancerSandbox:
                 view["employer_reputation"] = owner["employer"]
             owners[str(owner["id"])] = view
         return owners
+
+
+def _needs(scope: str) -> Response:
+    return render_error(403, f"This request needs the {scope} scope", FORBIDDEN)
 
 
 def _flag(params: Any, name: str) -> bool:

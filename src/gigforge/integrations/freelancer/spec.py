@@ -7,8 +7,9 @@ Rate limits: Freelancer limits each endpoint separately and does not publish the
 example header shows 50 calls a minute and 1000 an hour; we budget exactly that, as a
 conservative ceiling we choose, not a figure Freelancer promises for any endpoint.
 
-Scopes: the `scope` parameter carries `basic`; bidding also needs the advanced scope
-`fln:project_manage`, which Freelancer's authorize endpoint takes by numeric id in a separate
+Scopes: the `scope` parameter carries `basic`; bidding and accepting awards also need the
+advanced scope `fln:project_manage` (id 2), and reading and sending messages `fln:messaging`
+(id 5), which Freelancer's authorize endpoint takes by numeric id in a separate
 `advanced_scopes` parameter (https://developers.freelancer.com/docs/authentication/advanced-scopes).
 Freelancer does not document PKCE, so the flow does not use it.
 """
@@ -30,6 +31,7 @@ from gigforge.integrations.framework.spec import (
 FREELANCER_HEADER = "Freelancer-OAuth-V1"
 SITE_URL = "https://www.freelancer.com"
 BIDDING_SCOPE = "fln:project_manage"
+MESSAGING_SCOPE = "fln:messaging"
 
 
 class FreelancerConfig(BaseModel):
@@ -58,8 +60,8 @@ SPEC = IntegrationSpec(
     slug="freelancer",
     title="Freelancer.com",
     description=(
-        "Finds active Freelancer.com projects and places the bids you approve, through "
-        "Freelancer's official API."
+        "Finds active Freelancer.com projects, places the bids you approve, accepts the awards "
+        "you confirm and carries your messages with clients, through Freelancer's official API."
     ),
     capabilities=frozenset({Capability.marketplace}),
     auth_modes=(AuthMode.oauth2_authorization_code,),
@@ -71,8 +73,9 @@ SPEC = IntegrationSpec(
         scopes=("basic",),
         pkce=False,
         client_auth="client_secret_post",
-        # Advanced scope 2 (fln:project_manage) is what lets a connection place bids.
-        authorize_params={"advanced_scopes": "2"},
+        # Advanced scope 2 (fln:project_manage) lets a connection place bids and accept
+        # awards; 5 (fln:messaging) lets it read threads and send the messages you approve.
+        authorize_params={"advanced_scopes": "2 5"},
     ),
     credential_header="Freelancer-OAuth-V1",
     credential_scheme="",
@@ -94,6 +97,9 @@ SPEC = IntegrationSpec(
             "Searching active projects for the connected user",
             "Placing a bid the user approved, with the fln:project_manage scope",
             "Reading the connected user's own profile and bids",
+            "Accepting an award the user confirmed, with the fln:project_manage scope",
+            "Reading the user's message threads and sending messages the user approved, "
+            "with the fln:messaging scope",
         ),
         forbids=(
             "Bidding automatically without the user's approval of each bid",

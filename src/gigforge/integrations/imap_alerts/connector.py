@@ -14,6 +14,11 @@ read in UID order, oldest first, so a cursor is a resume point: everything up to
 read (this departs from the "newest first" of `JobFeed`, which no resumable mailbox order can
 give). A cursor from an earlier life of the folder (another UIDVALIDITY, RFC 3501 section
 2.3.1.1) is ignored and the folder is read afresh.
+
+The same folder also carries the hand-off platforms' "you won" mail (a Fiverr order, a
+PeoplePerHour acceptance, a Guru award), which `awards` reads as `Award`s with a cursor of
+its own, in the same form, so job alerts and awards are scanned independently. Those awards
+are accepted on the platform, never from here.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import httpx
 import structlog
 from pydantic import BaseModel, SecretStr
 
-from gigforge.integrations.framework.capabilities import JobFeed, JobPosting
+from gigforge.integrations.framework.capabilities import Award, JobFeed, JobPosting, Winning
 from gigforge.integrations.framework.errors import AuthExpired
 from gigforge.integrations.framework.runtime import destination_guard
 from gigforge.integrations.imap_alerts.mailbox import (
@@ -38,6 +43,7 @@ from gigforge.integrations.imap_alerts.mailbox import (
     search_date,
 )
 from gigforge.integrations.imap_alerts.parsers import AlertSkipped, parse_alert, parse_message
+from gigforge.integrations.imap_alerts.parsers.awards import parse_award
 from gigforge.integrations.imap_alerts.spec import SPEC, IMAPAlertsConfig
 
 logger = structlog.get_logger("gigforge.integrations")
@@ -48,7 +54,7 @@ MAX_MESSAGE_BYTES = 5 * 1024 * 1024
 CLOCK_ALLOWANCE = timedelta(minutes=5)
 
 
-class IMAPAlertsConnector(JobFeed):
+class IMAPAlertsConnector(JobFeed, Winning):
     spec = SPEC
     config: IMAPAlertsConfig
 
@@ -117,6 +123,34 @@ class IMAPAlertsConnector(JobFeed):
             messages=examined,
             listings=produced,
             cursor=self.resume_cursor,
+        )
+
+    async def awards(self, since_cursor: str | None = None) -> tuple[list[Award], str | None]:
+        """Awards announced by mail after `since_cursor` (`UIDVALIDITY:UID`; without one, the
+        newest `max_messages_per_scan` messages), read-only, and the cursor of the last
+        message examined. A cursor from an earlier life of the folder reads it afresh."""
+        start = MailboxCursor.parse(since_cursor) if since_cursor else None
+        found: list[Award] = []
+        position = start
+        async with self._session(writable=False) as mailbox:
+            if start is not None and start.uidvalidity != mailbox.uidvalidity:
+                start = position = None
+            pending = await self._pending(mailbox, start, None)
+            for offset in range(0, len(pending), FETCH_BATCH):
+                batch = pending[offset : offset + FETCH_BATCH]
+                readable = [info.uid for info in batch if not _too_large(info)]
+                bodies = await mailbox.bodies(readable) if readable else {}
+                for info in batch:
+                    position = MailboxCursor(mailbox.uidvalidity, info.uid)
+                    award = _award(info, bodies.get(info.uid), position, mailbox.folder)
+                    if award is not None:
+                        found.append(award)
+        return found, str(position) if position else since_cursor
+
+    async def accept_award(self, external_bid_id: str) -> Award:
+        raise self.not_supported(
+            "accept_award",
+            "an alert email only reports the award; the user accepts it on the platform",
         )
 
     async def _pending(
@@ -191,6 +225,22 @@ async def _described(mailbox: MailboxSession, uids: Sequence[int]) -> dict[int, 
         return {}
     described = await mailbox.describe(uids)
     return {uid: described[uid] for uid in sorted(described)}
+
+
+def _award(
+    info: MessageInfo, raw: bytes | None, cursor: MailboxCursor, folder: str
+) -> Award | None:
+    if raw is None:
+        return None
+    try:
+        award = parse_award(parse_message(raw))
+    except AlertSkipped:
+        return None
+    except Exception as exc:  # one unreadable message must not end the scan
+        _skipped(info.uid, "unparseable", type(exc).__name__)
+        return None
+    context = {"uid": info.uid, "uidvalidity": cursor.uidvalidity, "folder": folder}
+    return award.model_copy(update={"raw": {**award.raw, **context}})
 
 
 def _too_large(info: MessageInfo) -> bool:

@@ -8,6 +8,9 @@ shows), says which fields a key lacks the scope for, pages with cursors inside t
 `pagination_eq`, and answers 429 "Too Many Requests" past its request budget. Upwork does not
 document the body of its 401; the sandbox uses the same `errors` envelope there.
 
+Offers (`offersByAttribute`) and message rooms (`roomList`, `room { stories }`) are served too,
+from `_sandbox_work`, read-only as Upwork grants them to this connection.
+
 The query is read, not just matched: the sandbox checks the operation is a query, knows the
 root fields and every field of its slice of Upwork's schema, and answers with exactly the
 fields asked for, so a connector that asks for a field Upwork does not have fails here too.
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +31,7 @@ from starlette.routing import Route
 
 from gigforge.integrations.framework.sandbox import FaultInjector, Faults, OAuthServer
 from gigforge.integrations.upwork import _graphql as gql
+from gigforge.integrations.upwork import _sandbox_work as work
 from gigforge.integrations.upwork._fixtures import seed_postings
 from gigforge.integrations.upwork.spec import AUTHORIZE_URL, GRAPHQL_PATH, TOKEN_URL
 
@@ -98,11 +102,14 @@ SCHEMA: dict[str, dict[str, str | None]] = {
         "location": "ClientLocation",
     },
     "ClientLocation": dict.fromkeys(("country", "city")),
+    **work.SCHEMA,
 }
+SCHEMA["Query"].update(work.ROOTS)
 ROOT_SCOPES = {
     "user": READ_COMMON,
     "organization": READ_COMMON,
     "marketplaceJobPostingsSearch": READ_JOBS,
+    **work.ROOT_SCOPES,
 }
 SEARCH_ARGUMENTS = {
     "marketPlaceJobFilter": "MarketplaceJobPostingsSearchFilter",
@@ -174,7 +181,10 @@ class UpworkSandbox:
             "email": "sam.sandbox@example.com",
         }
         self.organization = {"id": "1614356989852102657", "rid": "4471032", "name": "Sam Sandbox"}
-        self.permissions = {READ_COMMON, READ_JOBS}
+        self.permissions = {READ_COMMON, READ_JOBS, work.READ_OFFERS, work.READ_MESSAGES}
+        job_ids = [f"178{number:016d}" for number in range(1, 5)]
+        self.offers = work.seed_offers(self.organization["id"], job_ids)
+        self.rooms = work.seed_rooms(clock(), self.user, job_ids)
         self.max_page_size = max_page_size
         self.requests_per_minute = requests_per_minute
         self.calls: list[dict[str, Any]] = []
@@ -186,6 +196,24 @@ class UpworkSandbox:
             Route(GRAPHQL_PATH, self.graphql, methods=["POST"]),
         ]
         self.app = FaultInjector(Starlette(routes=routes), self.faults, _render_fault)
+
+    def set_offer_state(self, offer_id: str, state: str) -> None:
+        """The client (or the user, on upwork.com) moves an offer along."""
+        next(offer for offer in self.offers if offer["id"] == offer_id)["state"] = state
+
+    def client_says(self, room_id: str, text: str) -> None:
+        room = next(room for room in self.rooms if room["id"] == room_id)
+        number = sum(len(r["_stories"]) for r in self.rooms) + 1
+        client = {"id": "1700000000000000001", "nid": "clientone", "rid": "1", "name": "Client 1"}
+        moment = datetime.fromtimestamp(self.clock(), UTC)
+        room["_stories"].append(
+            {
+                "id": f"story-{number}",
+                "message": text,
+                "createdDateTime": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "user": client,
+            }
+        )
 
     def issue_tokens(self) -> dict[str, object]:
         """Tokens as Upwork's token endpoint issues them, for tests that skip the consent."""
@@ -262,10 +290,33 @@ class UpworkSandbox:
             if root.name == "marketplaceJobPostingsSearch":
                 _check_variable_types(operation, root)
                 value: Any = self._search(arguments, root.key)
+            elif root.name in work.ROOTS:
+                value = self._work(root, arguments, variables)
             else:
                 value = self.user if root.name == "user" else self.organization
             data[root.key] = _project(value, root.selections, SCHEMA["Query"][root.name])
         return data
+
+    def _work(
+        self, root: gql.Selection, arguments: dict[str, Any], variables: dict[str, Any]
+    ) -> Any:
+        try:
+            if root.name == "offersByAttribute":
+                return work.offers_by_attribute(self.offers, arguments)
+            if root.name == "roomList":
+                return work.room_list(self.rooms, arguments)
+            stories = next((s for s in root.selections if s.name == "stories"), None)
+            story_arguments = gql.resolve(stories.arguments, variables) if stories else {}
+            found = work.room(self.rooms, arguments.get("id"), story_arguments)
+        except work.WorkError as exc:
+            raise _Failure(
+                f"Validation error (WrongType@[{root.key}]) : {exc}", "ValidationError"
+            ) from None
+        if found is None:
+            raise _Failure(
+                f"Room {arguments.get('id')} was not found", "DataFetchingException", [root.key]
+            )
+        return found
 
     def _search(self, arguments: dict[str, Any], path: str) -> dict[str, Any]:
         job_filter = arguments.get("marketPlaceJobFilter") or {}

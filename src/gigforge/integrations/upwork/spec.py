@@ -36,7 +36,8 @@ class UpworkConfig(BaseModel):
 
     Upwork grants scopes ("permissions") on the key itself, not in the authorize request, so the
     form has nothing to choose there; the key needs "Common Entities - Read-Only Access" and
-    "Read marketplace Job Postings".
+    "Read marketplace Job Postings", and read-only access to offers and to messaging for won
+    work and client messages.
     """
 
     model_config = ConfigDict(title="Upwork", extra="forbid")
@@ -66,8 +67,9 @@ SPEC = IntegrationSpec(
     slug="upwork",
     title="Upwork",
     description=(
-        "Reads Upwork marketplace job postings for the connected freelancer through Upwork's "
-        "GraphQL API. Proposals are finished on upwork.com from a hand-off link."
+        "Reads Upwork marketplace job postings, your offers and your message rooms through "
+        "Upwork's GraphQL API. Proposals, accepting offers and replies are finished on "
+        "upwork.com from a hand-off link."
     ),
     capabilities=frozenset({Capability.marketplace}),
     auth_modes=(AuthMode.oauth2_authorization_code,),
@@ -85,6 +87,7 @@ SPEC = IntegrationSpec(
             "Reading marketplace job postings with an approved API key, for the user who "
             "authorized it",
             "Reading the authorized user's own account details",
+            "Reading the authorized user's own offers and message rooms",
             "Caching API responses for up to 24 hours to stay within the rate limits",
         ),
         forbids=(

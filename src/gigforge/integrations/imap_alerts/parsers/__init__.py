@@ -1,5 +1,6 @@
 """One pure parser per platform, `parse_<platform>(message) -> list[JobPosting]`, and
-`parse_alert`, which picks the parser by the sender's domain.
+`parse_alert`, which picks the parser by the sender's domain; `parse_award` reads the
+platforms' "you won" mail instead (see `awards`).
 
 Each raises `NotAnAlert` for mail that is no job alert and `MalformedAlert` for an alert that
 lacks what every alert carries (a job link, a title); the connector logs and skips both.
@@ -22,6 +23,7 @@ from gigforge.integrations.imap_alerts.parsers._mail import (
     domain_matches,
     sender_domain,
 )
+from gigforge.integrations.imap_alerts.parsers.awards import parse_award
 from gigforge.integrations.imap_alerts.parsers.fiverr import parse_fiverr
 from gigforge.integrations.imap_alerts.parsers.guru import parse_guru
 from gigforge.integrations.imap_alerts.parsers.kwork import parse_kwork
@@ -58,6 +60,7 @@ __all__ = [
     "MalformedAlert",
     "NotAnAlert",
     "parse_alert",
+    "parse_award",
     "parse_fiverr",
     "parse_guru",
     "parse_kwork",
