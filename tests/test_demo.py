@@ -32,7 +32,9 @@ def demo_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
-async def test_demo_scans_drafts_approves_and_submits(demo_env: Path) -> None:
+async def test_demo_carries_the_bid_through_award_agents_gate_approval_and_delivery(
+    demo_env: Path,
+) -> None:
     runner = CliRunner()
     environment = dict(os.environ)
     for _ in range(2):  # a second run reconnects to its fresh sandbox and goes round again
@@ -45,4 +47,11 @@ async def test_demo_scans_drafts_approves_and_submits(demo_env: Path) -> None:
         assert "5. Drafted a proposal with openai:" in output
         assert "6. Approved it" in output
         assert "7. Submission: submitted as Freelancer.com bid" in output
+        assert "8. The client awarded the bid: job" in output
+        assert "9. Accepted the award through the API; 1 task(s) for the agents" in output
+        assert "10. Quality gate, code attempt 1:" in output
+        assert "from 3 samples" in output
+        assert "10. Quality gate, code attempt 2:" in output  # retried with the judges' feedback
+        assert "11. Approved the work" in output
+        assert "12. Job delivered: sent as a Freelancer.com message with 2 file(s)" in output
     assert dict(os.environ) == environment  # the command leaves the process as it found it

@@ -21,6 +21,8 @@ from gigforge.events.endpoints import router as events_router
 from gigforge.health import router as health_router
 from gigforge.integrations.endpoints import router as integrations_router
 from gigforge.integrations.sandboxes import mount_sandboxes
+from gigforge.jobs.endpoints import agents_router
+from gigforge.jobs.endpoints import router as jobs_router
 from gigforge.kit.deprecation import EXPOSED_HEADERS as DEPRECATION_HEADERS
 from gigforge.kit.deprecation import DeprecationHeadersMiddleware
 from gigforge.kit.deps import client_ip
@@ -129,6 +131,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(inbound_router)
     api.include_router(inbound_endpoints_router)
     api.include_router(proposals_router)
+    # After opportunities and proposals: their fixed /jobs/... paths match before /jobs/{job_id}.
+    api.include_router(jobs_router)
+    api.include_router(agents_router)
     api.include_router(events_router)
     api.include_router(webhooks_router)
     api.include_router(admin_tasks_router)

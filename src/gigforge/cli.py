@@ -13,6 +13,7 @@ from gigforge import __version__
 from gigforge.admin.cli import tasks_app
 from gigforge.certifications.cli import certifications_app
 from gigforge.connections.cli import connect, integrations_app, run_integration_test
+from gigforge.jobs.cli import agents_app, jobs_app
 from gigforge.kit.errors import GigforgeError
 from gigforge.oauth_server.cli import apps_app
 from gigforge.opportunities.cli import scan
@@ -42,6 +43,8 @@ app.add_typer(apps_app, name="apps")
 app.add_typer(storage_app, name="storage")
 app.add_typer(certifications_app, name="certifications")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(agents_app, name="agents")
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)

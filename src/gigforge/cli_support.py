@@ -8,16 +8,24 @@ apart from the domain code below them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import typer
 from fastapi import FastAPI
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from gigforge.accounts.operator_service import operator
+from gigforge.accounts.principal import Principal
 from gigforge.app import freeze_startup_heap
-from gigforge.kit.db import Database
+from gigforge.kit.db import Database, unit_of_work
+from gigforge.kit.errors import GigforgeError
 from gigforge.settings import ConfigurationError, load_settings
 
-__all__ = ["build_app", "fail", "freeze_startup_heap", "migrate"]
+__all__ = ["build_app", "fail", "freeze_startup_heap", "migrate", "run_as"]
+
+T = TypeVar("T")
 
 errors = Console(stderr=True, soft_wrap=True)
 
@@ -48,3 +56,31 @@ def build_app() -> FastAPI:
     app = create_app(settings)
     asyncio.run(upgrade(app.state.database.engine))
     return app
+
+
+def run_as(user: str | None, work: Callable[[AsyncSession, Principal], Awaitable[T]]) -> T:
+    """`work(session, principal)` in one unit of work on the migrated database, as the account
+    `user` names (or the server's only account); a refusal is a one-line error. Every domain's
+    tasks are declared first: a command may enqueue one (the server's workers run it)."""
+    from gigforge.worker import task_registry
+
+    task_registry()
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        raise fail(str(exc), code=2) from None
+
+    async def main() -> T:
+        database = Database.from_url(settings.effective_database_url)
+        try:
+            await migrate(database)
+            async with unit_of_work(database) as session:
+                principal = await operator.principal_for(session, user)
+                return await work(session, principal)
+        finally:
+            await database.dispose()
+
+    try:
+        return asyncio.run(main())
+    except GigforgeError as exc:
+        raise fail(exc.detail) from None

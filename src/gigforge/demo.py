@@ -3,7 +3,11 @@
 It runs the same code as the server, in sandbox mode, in the configured data directory: a demo
 account connects Freelancer.com (through the sandbox's OAuth consent) and OpenAI (with the
 sandbox's key), scans, scores, drafts a proposal with the model router, approves it and submits
-it, printing what happened at each step. Nothing leaves the machine.
+it; then the sandbox client awards the bid, which becomes a job: the award is accepted through
+the API, agents do the job's tasks through the sandbox model, the quality gate scores them (a
+first attempt below the threshold is retried with the judges' feedback), the demo user approves
+and the work is delivered as a Freelancer.com message with the files attached. It prints what
+happened at each step. Nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from gigforge.connections.context import IntegrationContext
 from gigforge.connections.models import Connection
 from gigforge.connections.schemas import ConnectionCreate
 from gigforge.connections.service import connections as connection_service
+from gigforge.jobs import awards
+from gigforge.jobs.models import Job, JobTask
+from gigforge.jobs.service import jobs as job_service
 from gigforge.kit.actor import SYSTEM
 from gigforge.kit.db import unit_of_work
 from gigforge.kit.errors import GigforgeError
@@ -45,6 +52,7 @@ class DemoResult:
     probability: float
     proposal_status: str
     bid_id: str | None
+    job_status: str | None = None
 
 
 async def run_demo(app: FastAPI, say: Callable[[str], None]) -> DemoResult:
@@ -102,7 +110,79 @@ async def run_demo(app: FastAPI, say: Callable[[str], None]) -> DemoResult:
         assert submitted is not None
         status, bid = submitted.status.value, submitted.external_id
     say(f"7. Submission: {status}" + (f" as Freelancer.com bid {bid}" if bid else ""))
-    return DemoResult(report.found, title, probability, status, bid)
+    job_status = (
+        await _work_the_award(app, principal, freelancer, proposal_id, say) if bid else None
+    )
+    return DemoResult(report.found, title, probability, status, bid, job_status)
+
+
+async def _work_the_award(
+    app: FastAPI,
+    principal: Principal,
+    connection_id: uuid.UUID,
+    proposal_id: uuid.UUID,
+    say: Callable[[str], None],
+) -> str | None:
+    """Steps 8-12: the award becomes a job the agents do, the gate scores, the user approves
+    and Gigforge delivers."""
+    context: IntegrationContext = app.state.integrations
+    await awards.check(context, connection_id)  # what the scheduler's award check runs
+    async with unit_of_work(context.database) as session:
+        job = await job_service.for_proposal(session, proposal_id)
+        if job is None:
+            say("8. The client has not awarded the bid (yet): no job")
+            return None
+        say(f"8. The client awarded the bid: job {job.title!r} is {job.status.value}")
+        await job_service.accept(session, principal, job_id=job.id)
+        job_id = job.id
+    await app.state.tasks.run_due()  # accept through the API, then the agents' tasks
+    async with unit_of_work(context.database) as session:
+        job = await session.get(Job, job_id)
+        assert job is not None
+        tasks = (
+            (await session.execute(select(JobTask).where(JobTask.job_id == job_id))).scalars().all()
+        )
+        say(
+            f"9. Accepted the award through the API; {len(tasks)} task(s) for the agents: "
+            + ", ".join(f"{task.agent} ({task.kind})" for task in tasks)
+        )
+        for task in tasks:
+            for attempt in task.report.get("attempts", []):
+                verdict = attempt.get("verdict") or {}
+                checks = attempt.get("checks") or []
+                passed = sum(1 for check in checks if check.get("passed"))
+                say(
+                    f"10. Quality gate, {task.agent} attempt {attempt['number']}: "
+                    f"checks {passed}/{len(checks)} passed, judges "
+                    f"{verdict.get('score', '-')}/5 from {len(verdict.get('samples', []))} "
+                    f"samples (disagreement {verdict.get('disagreement', '-')})"
+                    + (" after feedback" if attempt.get("feedback") else "")
+                )
+            marked = " (below the threshold)" if task.status.value == "below_threshold" else ""
+            say(f"    {task.agent}: {task.status.value}, score {task.quality_score}/5{marked}")
+        if job.status.value != "review":
+            say(f"    The job is {job.status.value}; nothing to approve")
+            return job.status.value
+        await job_service.approve(session, principal, job_id=job_id)
+        say("11. Approved the work (recorded in the audit log)")
+        await job_service.deliver(session, principal, job_id=job_id)
+    await app.state.tasks.run_due()  # the delivery task
+    async with unit_of_work(context.database) as session:
+        job = await session.get(Job, job_id)
+        assert job is not None
+        deliveries = await job_service.deliveries(session, job)
+        files = await job_service.deliverables(session, job)
+        for delivery in deliveries:
+            how = (
+                "as a Freelancer.com message"
+                if delivery.channel == "freelancer_message"
+                else f"by {delivery.channel}"
+            )
+            say(
+                f"12. Job {job.status.value}: {delivery.status} {how} with {len(files)} "
+                f"file(s), ref {delivery.reference}"
+            )
+        return job.status.value
 
 
 async def _demo_account(context: IntegrationContext, say: Callable[[str], None]) -> Principal:

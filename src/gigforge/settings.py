@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     ai_task_budget_micro_usd: int = Field(
         default=50_000, ge=0, description="Hard cap on one AI request, in millionths of a dollar"
     )
+    agent_task_budget_micro_usd: int = Field(
+        default=500_000,
+        ge=0,
+        description="Cap on all one agent task spends: its steps, judges and retries (micro-USD)",
+    )
     ai_monthly_budget_micro_usd: int = Field(
         default=5_000_000, ge=0, description="Each user's AI spend per calendar month (micro-USD)"
     )

@@ -30,6 +30,10 @@ from gigforge.connections.context import IntegrationContext
 from gigforge.connections.quota import QuotaNotices
 from gigforge.connections.vault import keyring_from_settings
 from gigforge.integrations.framework import IntegrationRuntime, Registry
+from gigforge.jobs.awards import CHECK_EVERY as AWARDS_CHECK_EVERY
+from gigforge.jobs.awards import PLAN_TASK as AWARDS_PLAN_TASK
+from gigforge.jobs.messages import PLAN_TASK as MESSAGES_PLAN_TASK
+from gigforge.jobs.messages import SYNC_EVERY as MESSAGES_SYNC_EVERY
 from gigforge.kit.db import Database
 from gigforge.kit.schedules import Schedule, Scheduler
 from gigforge.kit.ssrf import AddressGuard
@@ -50,6 +54,7 @@ logger = structlog.get_logger("gigforge.worker")
 TASK_MODULES = (
     "gigforge.opportunities.tasks",
     "gigforge.proposals.tasks",
+    "gigforge.jobs.tasks",
     "gigforge.certifications.tasks",
     "gigforge.webhooks.tasks",
     "gigforge.oauth_server.tasks",
@@ -60,6 +65,8 @@ SCHEDULES = [
     Schedule(name=CERTIFICATIONS_EXPIRE_TASK, every=EXPIRE_EVERY, task=CERTIFICATIONS_EXPIRE_TASK),
     Schedule(name=WEBHOOKS_SWEEP_TASK, every=WEBHOOKS_SWEEP_EVERY, task=WEBHOOKS_SWEEP_TASK),
     Schedule(name=OAUTH_PURGE_TASK, every=OAUTH_PURGE_EVERY, task=OAUTH_PURGE_TASK),
+    Schedule(name=AWARDS_PLAN_TASK, every=AWARDS_CHECK_EVERY, task=AWARDS_PLAN_TASK),
+    Schedule(name=MESSAGES_PLAN_TASK, every=MESSAGES_SYNC_EVERY, task=MESSAGES_PLAN_TASK),
 ]
 
 

@@ -138,7 +138,9 @@ def test_docs_and_redoc_render_in_chromium_with_every_other_host_blocked(served:
             sync_api.expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
 
             page.goto(f"{served}/redoc")
-            sync_api.expect(page.locator(".api-info h1")).to_contain_text("Gigforge", timeout=30_000)
+            sync_api.expect(page.locator(".api-info h1")).to_contain_text(
+                "Gigforge", timeout=30_000
+            )
             sync_api.expect(page.locator(".menu-content").first).to_be_visible()
         finally:
             browser.close()

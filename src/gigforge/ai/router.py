@@ -1,6 +1,7 @@
 """The model router: which model answers a task, within which budget, with which data.
 
-For a task (proposal, analysis, writing, code, summary) it takes the user's connected LLMs and
+For a task (proposal, analysis, writing, code, summary, and the agents' research,
+translation, data and judge) it takes the user's connected LLMs and
 the models each one's integration declares in its spec (`IntegrationSpec.models`, with prices),
 keeps the offers good enough for the task and large enough for the request, orders them
 cheapest first (declared price, then latency), drops those whose estimated cost breaks the
@@ -74,6 +75,10 @@ TASK_MIN_QUALITY = {
     Task.writing: 0.7,
     Task.code: 0.8,
     Task.summary: 0.5,
+    Task.research: 0.6,
+    Task.translation: 0.7,
+    Task.data: 0.7,
+    Task.judge: 0.7,
 }
 
 # The built-in last resort for tasks it declares models for: never AI, labelled as such.

@@ -3,23 +3,17 @@ in the terminal. Commands act as the account `--user` names (or the server's onl
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from gigforge.accounts.operator_service import operator
-from gigforge.accounts.principal import Principal
 from gigforge.certifications.schemas import ExamAttemptRead, ExamResultRead
 from gigforge.certifications.service import certifications as certification_service
-from gigforge.cli_support import fail, migrate
+from gigforge.cli_support import fail, run_as
 from gigforge.kit.console import Record, is_terminal, print_listing
 from gigforge.kit.errors import GigforgeError
-from gigforge.settings import ConfigurationError, load_settings
 
 T = TypeVar("T")
 
@@ -32,29 +26,7 @@ UserOption = Annotated[str | None, typer.Option("--user", help="The account's em
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 
 
-def _run(user: str | None, work: Callable[[AsyncSession, Principal], Awaitable[T]]) -> T:
-    """`work(session, principal)` in one unit of work on the migrated database."""
-    from gigforge.kit.db import Database, unit_of_work
-
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        raise fail(str(exc), code=2) from None
-
-    async def main() -> T:
-        database = Database.from_url(settings.effective_database_url)
-        try:
-            await migrate(database)
-            async with unit_of_work(database) as session:
-                principal = await operator.principal_for(session, user)
-                return await work(session, principal)
-        finally:
-            await database.dispose()
-
-    try:
-        return asyncio.run(main())
-    except GigforgeError as exc:
-        raise fail(exc.detail) from None
+_run = run_as
 
 
 def _day(value: Any) -> str:

@@ -19,6 +19,7 @@ def import_models() -> None:
     import gigforge.audit.models
     import gigforge.certifications.models
     import gigforge.connections.models
+    import gigforge.jobs.models
     import gigforge.kit.outbox
     import gigforge.kit.schedules
     import gigforge.kit.tasks

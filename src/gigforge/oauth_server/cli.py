@@ -4,28 +4,23 @@ and are audited as that account, like the dashboard."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gigforge.accounts.operator_service import operator
 from gigforge.accounts.principal import Principal
 from gigforge.accounts.scopes import Scope
-from gigforge.cli_support import fail, migrate
+from gigforge.cli_support import fail, run_as
 from gigforge.kit.console import Record, print_listing
-from gigforge.kit.errors import GigforgeError
 from gigforge.kit.pagination import MAX_PAGE_SIZE, PageParams
 from gigforge.oauth_server.models import ClientType
 from gigforge.oauth_server.schemas import GRANTABLE_SCOPES, AppCreate, AppCreated, AppRead
 from gigforge.oauth_server.service import oauth_apps as oauth_app_service
 from gigforge.oauth_server.service import oauth_server as oauth_server_service
-from gigforge.settings import ConfigurationError, load_settings
 
 T = TypeVar("T")
 
@@ -42,29 +37,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON")]
 SCOPE_CHOICES = ", ".join(scope.value for scope in GRANTABLE_SCOPES)
 
 
-def _run(user: str | None, work: Callable[[AsyncSession, Principal], Awaitable[T]]) -> T:
-    """`work(session, principal)` in one unit of work on the migrated database."""
-    from gigforge.kit.db import Database, unit_of_work
-
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        raise fail(str(exc), code=2) from None
-
-    async def main() -> T:
-        database = Database.from_url(settings.effective_database_url)
-        try:
-            await migrate(database)
-            async with unit_of_work(database) as session:
-                principal = await operator.principal_for(session, user)
-                return await work(session, principal)
-        finally:
-            await database.dispose()
-
-    try:
-        return asyncio.run(main())
-    except GigforgeError as exc:
-        raise fail(exc.detail) from None
+_run = run_as
 
 
 def _app_id(raw: str) -> uuid.UUID:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.principal import Principal
 from gigforge.audit.service import audit as audit_service
+from gigforge.kit.actor import Actor
 from gigforge.kit.clock import utcnow
 from gigforge.kit.errors import NotFound
 from gigforge.kit.money import major_to_minor, minor_to_major
@@ -154,10 +155,29 @@ class OpportunityService:
     ) -> Opportunity:
         """Store what happened and refit the user's model on every outcome so far."""
         row = await self.get(session, principal, opportunity_id=opportunity_id)
+        return await self._learn(session, principal.actor, row, outcome)
+
+    async def learn_outcome(
+        self,
+        session: AsyncSession,
+        *,
+        user_id: uuid.UUID,
+        opportunity_id: uuid.UUID,
+        outcome: Outcome,
+    ) -> Opportunity | None:
+        """As `record_outcome`, for another domain that learnt it (a proposal won)."""
+        row = await OpportunityRepository(session).get_owned(user_id, opportunity_id)
+        if row is None:
+            return None
+        return await self._learn(session, Actor(user_id=user_id), row, outcome)
+
+    async def _learn(
+        self, session: AsyncSession, actor: Actor, row: Opportunity, outcome: Outcome
+    ) -> Opportunity:
         row.outcome = outcome
         row.outcome_at = utcnow()
         await session.flush()
-        history = await OpportunityRepository(session).outcomes(principal.user_id)
+        history = await OpportunityRepository(session).outcomes(row.user_id)
         weights = fit(
             [
                 (item.features, cast(Outcome, item.outcome))
@@ -166,14 +186,14 @@ class OpportunityService:
             ]
         )
         profiles = ProfileRepository(session)
-        profile = await profiles.for_user(principal.user_id)
+        profile = await profiles.for_user(row.user_id)
         if profile is None:
-            profile = await profiles.create(OpportunityProfile(user_id=principal.user_id))
+            profile = await profiles.create(OpportunityProfile(user_id=row.user_id))
         profile.weights = weights.as_mapping()
         profile.outcomes_learned = len(history)
         await audit_service.record(
             session,
-            principal.actor,
+            actor,
             action="opportunity.outcome",
             target_type="opportunity",
             target_id=row.id,

@@ -23,6 +23,7 @@ class ProposalStatus(StrEnum):
     handed_off = "handed_off"
     failed = "failed"
     withdrawn = "withdrawn"
+    won = "won"  # the client chose it: a job carries the work on (see gigforge.jobs)
 
 
 class Proposal(IdMixin, TimestampMixin, Base):

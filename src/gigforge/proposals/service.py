@@ -325,6 +325,64 @@ class ProposalService:
         await session.flush()
         return proposal
 
+    async def mark_won(
+        self, session: AsyncSession, user_id: uuid.UUID, *, proposal_id: uuid.UUID
+    ) -> Proposal | None:
+        """The client chose this proposal (the platform says so, an alert does, or the user):
+        it is marked won and its opportunity's outcome is taught to the scorer. None when the
+        proposal is not the user's or was never sent; a proposal won already is returned."""
+        proposal = await ProposalRepository(session).get_owned(user_id, proposal_id)
+        if proposal is None:
+            return None
+        if proposal.status is ProposalStatus.won:
+            return proposal
+        if proposal.status not in (ProposalStatus.submitted, ProposalStatus.handed_off):
+            return None
+        proposal.status = ProposalStatus.won
+        actor = Actor(user_id=user_id)
+        await audit_service.record(
+            session,
+            actor,
+            action="proposal.won",
+            user_id=user_id,
+            target_type="proposal",
+            target_id=proposal.id,
+        )
+        await opportunity_service.learn_outcome(
+            session, user_id=user_id, opportunity_id=proposal.opportunity_id, outcome="won"
+        )
+        await session.flush()
+        return proposal
+
+    async def sent_for_opportunity(
+        self, session: AsyncSession, user_id: uuid.UUID, *, opportunity_id: uuid.UUID
+    ) -> Proposal | None:
+        """The user's newest proposal that went out for an opportunity (an alert email names
+        the project, not the proposal)."""
+        proposals = ProposalRepository(session)
+        return await proposals.get_one(
+            proposals.scoped(user_id)
+            .where(
+                Proposal.opportunity_id == opportunity_id,
+                Proposal.status.in_(
+                    (ProposalStatus.submitted, ProposalStatus.handed_off, ProposalStatus.won)
+                ),
+            )
+            .order_by(Proposal.created_at.desc())
+        )
+
+    async def by_external_id(
+        self, session: AsyncSession, user_id: uuid.UUID, *, platform: str, external_id: str
+    ) -> Proposal | None:
+        """The user's proposal a platform knows by `external_id` (a bid id); the newest, should
+        a platform ever reuse an id (a sandbox started afresh does)."""
+        proposals = ProposalRepository(session)
+        return await proposals.get_one(
+            proposals.scoped(user_id)
+            .where(Proposal.platform == platform, Proposal.external_id == external_id)
+            .order_by(Proposal.created_at.desc())
+        )
+
     async def get(
         self, session: AsyncSession, principal: Principal, *, proposal_id: uuid.UUID
     ) -> Proposal:

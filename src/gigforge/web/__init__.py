@@ -16,11 +16,13 @@ from starlette.types import Scope
 
 from gigforge.web.pages_account import router as _account_router
 from gigforge.web.pages_admin_tasks import router as _admin_tasks_router
+from gigforge.web.pages_agents import router as _agents_router
 from gigforge.web.pages_apps import router as _apps_router
 from gigforge.web.pages_auth import router as _auth_router
 from gigforge.web.pages_certifications import router as _certifications_router
 from gigforge.web.pages_connections import router as _connections_router
 from gigforge.web.pages_import import router as _import_router
+from gigforge.web.pages_jobs import router as _jobs_router
 from gigforge.web.pages_opportunities import router as _opportunities_router
 from gigforge.web.pages_proposals import router as _proposals_router
 from gigforge.web.pages_settings import router as _settings_router
@@ -41,6 +43,8 @@ router.include_router(_account_router)
 router.include_router(_import_router)  # before /opportunities/{id}
 router.include_router(_opportunities_router)
 router.include_router(_proposals_router)
+router.include_router(_jobs_router)
+router.include_router(_agents_router)
 router.include_router(_connections_router)
 router.include_router(_usage_router)
 router.include_router(_settings_router)

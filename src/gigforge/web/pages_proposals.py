@@ -20,6 +20,7 @@ from starlette.responses import Response
 from gigforge.accounts.scopes import Scope
 from gigforge.ai.deps import RouterDep
 from gigforge.connections.endpoints import ContextDep
+from gigforge.jobs.service import jobs as job_service
 from gigforge.kit.deps import SessionDep, SettingsDep
 from gigforge.kit.errors import GigforgeError, NotFound
 from gigforge.kit.money import minor_to_major
@@ -53,6 +54,7 @@ STATE_LABELS = {
     ProposalStatus.handed_off: "Ready for you to send",
     ProposalStatus.failed: "Not submitted",
     ProposalStatus.withdrawn: "Withdrawn",
+    ProposalStatus.won: "Won",
 }
 # The approval queue, most urgent first.
 QUEUE_SECTIONS = (
@@ -60,9 +62,12 @@ QUEUE_SECTIONS = (
     ("Waiting for your approval", (ProposalStatus.draft,)),
     ("Going out", (ProposalStatus.approved, ProposalStatus.submitting)),
     ("Sent", (ProposalStatus.submitted,)),
+    ("Won", (ProposalStatus.won,)),
     ("Withdrawn", (ProposalStatus.withdrawn,)),
 )
 IN_FLIGHT = frozenset({ProposalStatus.approved, ProposalStatus.submitting})
+# Sent proposals the user may mark won on a platform Gigforge cannot read awards from.
+WINNABLE = frozenset({ProposalStatus.submitted, ProposalStatus.handed_off})
 POLL_SECONDS = 2
 # What the user can record about a job, as the buttons and the recorded line say it.
 OUTCOME_LABELS: dict[Outcome, tuple[str, str]] = {
@@ -311,6 +316,8 @@ async def _editor(
         "approvable": proposal.status in APPROVABLE,
         "withdrawable": proposal.status in WITHDRAWABLE,
         "in_flight": proposal.status in IN_FLIGHT,
+        "winnable": proposal.status in WINNABLE,
+        "job": await job_service.for_proposal(page.session, proposal.id),
         "poll_seconds": POLL_SECONDS,
         "text_limit": MAX_TEXT,
         "can_write": page.can_write,
@@ -414,3 +421,23 @@ async def withdraw(proposal_id: uuid.UUID, page: PostingPage) -> Response:
 @router.post("/proposals/{proposal_id}/mark-sent")
 async def mark_sent(proposal_id: uuid.UUID, page: PostingPage) -> Response:
     return await _transition(page, proposal_id, "mark-sent")
+
+
+@router.post("/proposals/{proposal_id}/won")
+async def mark_won(proposal_id: uuid.UUID, page: PostingPage) -> Response:
+    """The client chose it: a job is made, pending the user's acceptance on its page."""
+    if not page.can_write:
+        return _forbidden(page)
+    proposal = await _owned(page, proposal_id)
+    if proposal is None:
+        return _missing(page, "proposal")
+    try:
+        job = await job_service.won_from_proposal(
+            page.session,
+            page.viewer.principal.user_id,
+            proposal_id=proposal.id,
+            source="marked_won",
+        )
+    except GigforgeError as exc:
+        return await _editor(page, proposal, problem=exc.detail, status_code=exc.status_code)
+    return redirect(page.request, f"/jobs/{job.id}")

@@ -7,12 +7,17 @@ cover letter built from the brief's own facts; anything else gets a reply that r
 request ("Re: hello"), which keeps masked personal data visible to tests. No randomness: the
 same prompt always gets the same words, and a token is a whitespace-separated word, so tests
 can predict text, usage and cost.
+
+Gigforge's delivery agents (`gigforge.agents`) and their judges are answered too, by
+`sandbox_agents`, so jobs can be demonstrated offline.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from gigforge.integrations.framework.sandbox_agents import agent_reply
 
 # The brief's "Key: value" lines; a value may not run past its line.
 _FIELD = re.compile(r"^\s*([A-Za-z][A-Za-z ]{1,40}):[ \t]*(.*?)\s*$", re.M)
@@ -64,6 +69,9 @@ def parse_brief(prompt: str) -> ProposalBrief | None:
 
 def sandbox_reply(prompt: str) -> str:
     """The whole reply a sandbox model gives to the last user message."""
+    answer = agent_reply(prompt)
+    if answer is not None:
+        return answer
     brief = parse_brief(prompt)
     if brief is not None:
         return cover_letter(brief)

@@ -102,6 +102,10 @@ class ModelTask(StrEnum):
     writing = "writing"
     code = "code"
     summary = "summary"
+    research = "research"
+    translation = "translation"
+    data = "data"
+    judge = "judge"
 
 
 PER_MILLION_TOKENS = 10**6

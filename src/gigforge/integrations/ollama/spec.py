@@ -70,7 +70,8 @@ SPEC = IntegrationSpec(
     pagination=Pagination.none,
     test_call="GET /api/tags: lists the models pulled on the server",
     # Runs on the user's machine: free, and prompts stay there. Only the model Gigforge's docs
-    # tell users to pull is offered; it is rated for analysis and summaries, not for drafting.
+    # tell users to pull is offered; it is rated for analysis and summaries (and the research
+    # agent's source summaries), not for drafting.
     models=(
         ModelOffer(
             name="llama3.1:8b",
@@ -79,7 +80,7 @@ SPEC = IntegrationSpec(
             context_window=131_072,
             quality=0.6,
             latency_ms=6_000,
-            tasks=frozenset({ModelTask.analysis, ModelTask.summary}),
+            tasks=frozenset({ModelTask.analysis, ModelTask.summary, ModelTask.research}),
             leaves_machine=False,
         ),
     ),

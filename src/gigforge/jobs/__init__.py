@@ -1,0 +1,1 @@
+"""Won work: jobs, their agent tasks, deliverables, revisions and delivery."""
