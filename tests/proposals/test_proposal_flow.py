@@ -23,6 +23,7 @@ from gigforge.integrations.framework import ProposalSubmission
 from gigforge.kit.clock import utcnow
 from gigforge.kit.db import unit_of_work
 from gigforge.kit.tasks import TaskRow
+from gigforge.opportunities.models import Opportunity
 from gigforge.opportunities.scanning import Scanner
 from gigforge.proposals.models import Proposal, ProposalStatus
 
@@ -208,6 +209,31 @@ async def test_auto_approve_only_within_the_caps(app: FastAPI, http: httpx.Async
         )
         statuses.append((drafted.json()["status"], drafted.json()["auto_approved"]))
     assert statuses == [("approved", True), ("draft", False)]
+
+
+async def test_auto_approve_leaves_a_budget_in_another_currency_to_the_user(
+    app: FastAPI, http: httpx.AsyncClient
+) -> None:
+    account = await register(http)
+    await grant_certification(app, account.user_id, 1)
+    [job, *_] = await _scanned(app, http, account, "upwork")
+    async with unit_of_work(app.state.database) as session:  # a ¥9,000 budget: 9000 minor units
+        await session.execute(
+            update(Opportunity)
+            .where(Opportunity.id == uuid.UUID(job["id"]))
+            .values(currency="JPY", budget_min_minor=9000, budget_max_minor=9000)
+        )
+    await http.put(
+        "/api/v1/proposals-auto-approve",
+        json={"enabled": True, "max_budget": 100, "min_score": 0, "max_per_day": 5},
+        headers=account.headers,
+    )  # a cap of USD 100.00 is 10000 minor units: the numbers alone would let ¥9,000 through
+    drafted = await http.post(
+        "/api/v1/proposals",
+        json={"opportunity_id": job["id"], "text": "Hi"},
+        headers=account.headers,
+    )
+    assert (drafted.json()["status"], drafted.json()["auto_approved"]) == ("draft", False)
 
 
 async def test_other_users_cannot_touch_a_proposal(app: FastAPI, http: httpx.AsyncClient) -> None:

@@ -24,6 +24,7 @@ from gigforge.kit.outbox import publish
 from gigforge.opportunities.schemas import OpportunityBrief
 from gigforge.opportunities.service import opportunities as opportunity_service
 from gigforge.opportunities.types import budget_text
+from gigforge.proposals.auto_approve import CAP_CURRENCY
 from gigforge.proposals.events import ProposalApproved, ProposalSubmitted, ProposalWithdrawn
 from gigforge.proposals.models import (
     AutoApproveRule,
@@ -491,8 +492,12 @@ class ProposalService:
         approved_today = await ProposalRepository(session).count_auto_approved_since(
             principal.user_id, today
         )
+        # The cap is in CAP_CURRENCY; with no exchange rate here, a budget in another currency
+        # cannot be compared with it, so such a proposal waits for the user.
+        comparable = top == 0 or opportunity.currency == CAP_CURRENCY
         if (
-            top <= rule.max_budget_minor
+            comparable
+            and top <= rule.max_budget_minor
             and opportunity.success_probability >= rule.min_score
             and approved_today < rule.max_per_day
         ):
