@@ -175,3 +175,35 @@ async def test_another_users_job_is_not_found(
         assert answer.status_code == 404, (path, answer.text)
     listed = (await http.get("/api/v1/jobs", headers=other.headers)).json()
     assert listed["total"] == 0
+
+
+async def test_an_autonomous_job_needs_level_two_then_delivers_itself(
+    app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    from factories import grant_certification
+
+    proposal = await sent_proposal(app, http, account, "upwork")
+    job = (
+        await http.post(f"/api/v1/proposals/{proposal['id']}/won", headers=account.headers)
+    ).json()
+    refused = await http.post(
+        f"/api/v1/jobs/{job['id']}/accept", json={"autonomous": True}, headers=account.headers
+    )
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"] == "urn:gigforge:problem:certification-required"
+
+    await grant_certification(app, account.user_id, 2)  # and level 1 below it
+    accepted = await http.post(
+        f"/api/v1/jobs/{job['id']}/accept", json={"autonomous": True}, headers=account.headers
+    )
+    assert accepted.json()["autonomous"] is True
+    await app.state.tasks.run_due()  # the agents, then the delivery nobody had to approve
+    done = (await http.get(f"/api/v1/jobs/{job['id']}", headers=account.headers)).json()
+    assert [task["status"] for task in done["tasks"]] == ["done"]
+    assert done["status"] == "delivered", done
+    [delivery] = done["deliveries"]
+    assert delivery["channel"] == "hand_off"
+    audit = (await http.get("/api/v1/audit", headers=account.headers)).json()["items"]
+    approvals = [r for r in audit if r["action"] == "job.approved"]
+    assert len(approvals) == 1
+    assert approvals[0]["actor_user_id"] is None  # Gigforge approved it under the rule, no person

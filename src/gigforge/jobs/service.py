@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gigforge.accounts.principal import Principal
 from gigforge.audit.service import audit as audit_service
+from gigforge.certifications.rules import AUTONOMOUS_DELIVERY_LEVEL
 from gigforge.certifications.service import certifications as certification_service
 from gigforge.jobs.errors import InvalidJobTransition, JobNotFound, NotWon
 from gigforge.jobs.events import (
@@ -51,8 +52,6 @@ DELIVER_TASK = "jobs.deliver"
 SYNC_MESSAGES_TASK = "jobs.sync_messages"
 #: Platforms whose awards are accepted through their API once the user confirms.
 API_ACCEPTED = frozenset({"freelancer"})
-#: Autonomous delivery (approve and deliver without the user) needs this certification level.
-AUTONOMOUS_LEVEL = 2
 
 
 @dataclass(frozen=True)
@@ -244,7 +243,10 @@ class JobService:
             raise InvalidJobTransition(f"A {job.status.value} job cannot be accepted")
         if autonomous:
             await certification_service.require_level(
-                session, principal, AUTONOMOUS_LEVEL, action="let agents deliver on their own"
+                session,
+                principal,
+                AUTONOMOUS_DELIVERY_LEVEL,
+                action="let AI agents deliver work without your review",
             )
         job.autonomous = autonomous
         if quality_threshold is not None:
