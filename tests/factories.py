@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -158,3 +159,36 @@ def pass_exam_over_http(base_url: str, email: str, password: str, level: int = 1
             headers=headers,
         )
         assert graded.json()["status"] == "passed", graded.text
+
+
+def cli_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **extra: str) -> Path:
+    """What `gigforge` commands run in-process by a test read: a development server in a fresh
+    data directory, cheap password hashing, nothing from the shell that started the tests, and
+    `extra` (`GIGFORGE_<NAME>` values). Returns the data directory."""
+    monkeypatch.setenv("GIGFORGE_ENV", "development")
+    monkeypatch.setenv("GIGFORGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GIGFORGE_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_MEMORY_KIB", "8")
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_TIME_COST", "1")
+    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_PARALLELISM", "1")
+    for name in ("GIGFORGE_DATABASE_URL", "GIGFORGE_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in extra.items():
+        monkeypatch.setenv(f"GIGFORGE_{name.upper()}", value)
+    return tmp_path / "data"
+
+
+def cli_user_ada() -> None:
+    """`gigforge user create` for ada@example.com, the account the CLI tests act as."""
+    from typer.testing import CliRunner
+
+    from gigforge.cli import app as cli_app
+
+    created = CliRunner().invoke(
+        cli_app,
+        [
+            "user", "create", "--email", "ada@example.com", "--full-name", "Ada",
+            "--password", "a long passphrase for ada",
+        ],
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from factories import cli_environment
 from gigforge import __version__
 from gigforge.cli import app
 from gigforge.integrations.framework import IntegrationSpec, Registry
@@ -17,15 +18,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("GIGFORGE_ENV", "development")
-    monkeypatch.setenv("GIGFORGE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("GIGFORGE_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_MEMORY_KIB", "8")
-    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_TIME_COST", "1")
-    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_PARALLELISM", "1")
-    monkeypatch.delenv("GIGFORGE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("GIGFORGE_SECRET_KEY", raising=False)
-    return tmp_path / "data"
+    return cli_environment(monkeypatch, tmp_path)
 
 
 def test_version() -> None:

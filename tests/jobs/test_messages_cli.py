@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from factories import cli_environment, cli_user_ada
 from gigforge.accounts.models import User
 from gigforge.cli import app
 from gigforge.jobs.service import WonWork
@@ -22,23 +23,9 @@ runner = CliRunner()
 
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    monkeypatch.setenv("GIGFORGE_ENV", "development")
-    monkeypatch.setenv("GIGFORGE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("GIGFORGE_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_MEMORY_KIB", "8")
-    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_TIME_COST", "1")
-    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_PARALLELISM", "1")
-    monkeypatch.delenv("GIGFORGE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("GIGFORGE_SECRET_KEY", raising=False)
-    created = runner.invoke(
-        app,
-        [
-            "user", "create", "--email", "ada@example.com", "--full-name", "Ada",
-            "--password", "a long passphrase for ada",
-        ],
-    )  # fmt: skip
-    assert created.exit_code == 0, created.output
-    return tmp_path / "data"
+    data_dir = cli_environment(monkeypatch, tmp_path)
+    cli_user_ada()
+    return data_dir
 
 
 def _job(data_dir: Path) -> str:

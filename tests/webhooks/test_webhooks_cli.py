@@ -12,6 +12,7 @@ import pytest
 from standardwebhooks import Webhook
 from typer.testing import CliRunner
 
+from factories import cli_environment, cli_user_ada
 from gigforge.cli import app
 
 runner = CliRunner()
@@ -40,23 +41,8 @@ def receiver_port() -> Iterator[int]:
 
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, receiver_port: int) -> int:
-    monkeypatch.setenv("GIGFORGE_ENV", "development")
-    monkeypatch.setenv("GIGFORGE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("GIGFORGE_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_MEMORY_KIB", "8")
-    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_TIME_COST", "1")
-    monkeypatch.setenv("GIGFORGE_PASSWORD_HASH_PARALLELISM", "1")
-    monkeypatch.setenv("GIGFORGE_ALLOWED_PRIVATE_HOSTS", f'["127.0.0.1:{receiver_port}"]')
-    monkeypatch.delenv("GIGFORGE_DATABASE_URL", raising=False)
-    monkeypatch.delenv("GIGFORGE_SECRET_KEY", raising=False)
-    created = runner.invoke(
-        app,
-        [
-            "user", "create", "--email", "ada@example.com", "--full-name", "Ada",
-            "--password", "a long passphrase for ada",
-        ],
-    )  # fmt: skip
-    assert created.exit_code == 0, created.output
+    cli_environment(monkeypatch, tmp_path, allowed_private_hosts=f'["127.0.0.1:{receiver_port}"]')
+    cli_user_ada()
     return receiver_port
 
 
