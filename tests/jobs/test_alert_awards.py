@@ -65,3 +65,15 @@ async def test_a_fiverr_order_without_a_proposal_becomes_a_pending_job_once(
     assert job["budget"] == 120.0
     assert job["proposal_id"] is None
     assert job["status"] == "pending"
+
+
+async def test_an_api_offer_on_no_proposal_of_the_users_makes_no_job(
+    app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    offer = Award(
+        platform="upwork", external_bid_id="9001", external_project_id="~0123", status="awarded"
+    )
+    async with unit_of_work(app.state.database) as session:
+        made = await _job_for(session, uuid.UUID(account.user_id), offer, source="award")
+    assert made == 0
+    assert (await http.get("/api/v1/jobs", headers=account.headers)).json()["total"] == 0

@@ -123,9 +123,9 @@ async def _state(session: AsyncSession, connection_id: uuid.UUID, user_id: uuid.
 
 async def _job_for(session: AsyncSession, user_id: uuid.UUID, award: Award, *, source: str) -> int:
     """A job for one won award, once. The award names the user's bid (Freelancer.com) or only
-    the project (an alert email): the proposal is found by the one or the other. Work won
-    without a proposal sent through Gigforge (a Fiverr order) becomes a job of its own, pending
-    until the user accepts it."""
+    the project (an alert email): the proposal is found by the one or the other. Work an alert
+    email reports without a proposal sent through Gigforge (a Fiverr order) becomes a job of its
+    own, pending until the user accepts it."""
     proposal = await proposal_service.by_external_id(
         session, user_id, platform=award.platform, external_id=award.external_bid_id
     )
@@ -149,6 +149,10 @@ async def _job_for(session: AsyncSession, user_id: uuid.UUID, award: Award, *, s
             external_bid_id=award.external_bid_id,
         )
         return 1
+    if source != "alert":
+        # An API's award or offer on no proposal of the user's (an Upwork offer made to
+        # someone's profile directly) is left on the platform: the user marks it won.
+        return 0
     if await job_service.for_external_project(
         session, user_id, platform=award.platform, project=award.external_project_id
     ):
