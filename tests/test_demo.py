@@ -32,7 +32,7 @@ def demo_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path
 
 
-async def test_demo_carries_the_bid_through_award_agents_gate_approval_and_delivery(
+async def test_demo_carries_the_bid_through_award_agents_gate_delivery_and_payment(
     demo_env: Path,
 ) -> None:
     runner = CliRunner()
@@ -54,4 +54,10 @@ async def test_demo_carries_the_bid_through_award_agents_gate_approval_and_deliv
         assert "10. Quality gate, code attempt 2:" in output  # retried with the judges' feedback
         assert "11. Approved the work" in output
         assert "12. Job delivered: sent as a Freelancer.com message with 2 file(s)" in output
+        assert "13. The client accepted the work: the job is completed" in output
+        assert "payouts enabled" in output
+        assert "15. Issued INV-" in output
+        assert "16. Paid: the platform kept" in output
+        assert "approved with the password: paid" in output
+        assert "the ledger balances" in output
     assert dict(os.environ) == environment  # the command leaves the process as it found it

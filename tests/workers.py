@@ -24,6 +24,7 @@ def start_worker(
     allowed_ports: Sequence[int] = (),
     lease_seconds: int | None = None,
     log: Path | None = None,
+    env_extra: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """`gigforge worker --concurrency 4` with the app's database and keys; with `log`, its
     JSON log lines go to that file, otherwise nowhere."""
@@ -47,6 +48,7 @@ def start_worker(
         env["GIGFORGE_BROKER_URL"] = broker_url
     if lease_seconds is not None:
         env["GIGFORGE_TASK_LEASE_SECONDS"] = str(lease_seconds)
+    env.update(env_extra or {})
     command = [sys.executable, "-m", "gigforge", "worker", "--concurrency", "4"]
     if log is None:
         return subprocess.Popen(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import httpx
+import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
@@ -49,6 +52,8 @@ from gigforge.opportunities.endpoints import profile_router
 from gigforge.opportunities.endpoints import router as opportunities_router
 from gigforge.opportunities.inbound import router as inbound_router
 from gigforge.opportunities.inbound_endpoints_api import router as inbound_endpoints_router
+from gigforge.payments.endpoints import router as payments_router
+from gigforge.payments.platform import PaymentsPlatform
 from gigforge.proposals.endpoints import router as proposals_router
 from gigforge.settings import Settings, load_settings
 from gigforge.storage.endpoints import router as files_router
@@ -77,6 +82,29 @@ def freeze_startup_heap() -> None:
         return
     gc.collect()
     gc.freeze()
+
+
+logger = structlog.get_logger("gigforge.app")
+
+
+def _deliver_sandbox_webhooks(app: FastAPI, settings: Settings) -> None:
+    """In sandbox mode the payment provider's sandbox posts its signed events to this app's
+    own webhook endpoint, in process, as the real provider posts them over the internet."""
+    sandbox = app.state.sandboxes.get(settings.payments_provider)
+    if sandbox is None or not hasattr(sandbox, "webhook_target"):
+        return
+    path = f"{API_PREFIX}/payments/webhooks/{settings.payments_provider}"
+
+    async def deliver(delivery: Any) -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            response = await client.post(path, content=delivery.body, headers=delivery.headers)
+        if response.status_code >= 300:
+            logger.warning(
+                "sandbox webhook refused", status=response.status_code, body=response.text[:300]
+            )
+
+    sandbox.webhook_target = deliver
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -117,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.integrations = process.integrations
     app.state.tasks = process.tasks
     app.state.storage = process.storage
+    app.state.payments = process.resources[PaymentsPlatform]
     install_problem_handlers(app, html=render_error_page)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -140,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(oauth_apps_router)
     api.include_router(oauth_authorizations_router)
     api.include_router(certifications_router)
+    api.include_router(payments_router)
     app.include_router(api)
     app.include_router(health_router)
     app.include_router(oauth_protocol_router)
@@ -148,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs_router(title=app.title, openapi_url=app.openapi_url or "/openapi.json"))
     app.mount(STATIC_PATH, static_files(), name="static")
     app.state.sandboxes = mount_sandboxes(app, app.state.integrations) if settings.sandbox else {}
+    _deliver_sandbox_webhooks(app, settings)
 
     # Innermost: CORS answers preflights before anything is charged, and decorates 429s.
     app.add_middleware(DeprecationHeadersMiddleware, base_url=settings.public_url)

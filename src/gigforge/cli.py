@@ -15,8 +15,10 @@ from gigforge.certifications.cli import certifications_app
 from gigforge.connections.cli import connect, integrations_app, run_integration_test
 from gigforge.jobs.cli import agents_app, jobs_app
 from gigforge.kit.errors import GigforgeError
+from gigforge.ledger.cli import ledger_app
 from gigforge.oauth_server.cli import apps_app
 from gigforge.opportunities.cli import scan
+from gigforge.payments.cli import payments_app
 from gigforge.settings import ConfigurationError, Settings, load_settings
 from gigforge.storage.cli import storage_app
 from gigforge.webhooks.cli import webhooks_app
@@ -45,6 +47,8 @@ app.add_typer(certifications_app, name="certifications")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(agents_app, name="agents")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(payments_app, name="payments")
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)

@@ -6,8 +6,11 @@ sandbox's key), scans, scores, drafts a proposal with the model router, approves
 it; then the sandbox client awards the bid, which becomes a job: the award is accepted through
 the API, agents do the job's tasks through the sandbox model, the quality gate scores them (a
 first attempt below the threshold is retried with the judges' feedback), the demo user approves
-and the work is delivered as a Freelancer.com message with the files attached. It prints what
-happened at each step. Nothing leaves the machine.
+and the work is delivered as a Freelancer.com message with the files attached. Then the client
+accepts, Gigforge invoices the job, the client pays on the Stripe sandbox's hosted page, the
+platform keeps its fee and transfers the rest to the user's connected account, and the user
+withdraws half with their password. It prints what happened at each step. Nothing leaves the
+machine.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from gigforge.accounts.models import User
 from gigforge.accounts.principal import Principal
@@ -35,8 +38,15 @@ from gigforge.jobs.service import jobs as job_service
 from gigforge.kit.actor import SYSTEM
 from gigforge.kit.db import unit_of_work
 from gigforge.kit.errors import GigforgeError
+from gigforge.kit.money import format_major, minor_to_major
+from gigforge.ledger.service import ledger
 from gigforge.opportunities.models import Opportunity, OpportunityProfile
 from gigforge.opportunities.scanning import Scanner
+from gigforge.payments import accounts as payment_accounts
+from gigforge.payments import payouts
+from gigforge.payments.invoices import invoices
+from gigforge.payments.models import PayoutAccount, PayoutMethod
+from gigforge.payments.platform import PaymentsPlatform
 from gigforge.proposals.models import Proposal, ProposalVersion
 from gigforge.proposals.service import budgets_for
 from gigforge.proposals.service import proposals as proposal_service
@@ -182,7 +192,111 @@ async def _work_the_award(
                 f"12. Job {job.status.value}: {delivery.status} {how} with {len(files)} "
                 f"file(s), ref {delivery.reference}"
             )
-        return job.status.value
+        if job.status.value != "delivered":
+            return job.status.value
+    return await _get_paid(app, principal, job_id, say)
+
+
+#: Where a sandbox connected account's payouts go, by the job's currency (its default currency).
+COUNTRY_OF = {"USD": "US", "EUR": "DE", "GBP": "GB", "CAD": "CA", "AUD": "AU", "INR": "IN"}
+
+
+async def _get_paid(
+    app: FastAPI, principal: Principal, job_id: uuid.UUID, say: Callable[[str], None]
+) -> str:
+    """Steps 13-17: the client accepts, Gigforge invoices, the client pays on Stripe's hosted
+    page, the platform keeps its fee and transfers the rest, and the user withdraws."""
+    context: IntegrationContext = app.state.integrations
+    platform: PaymentsPlatform = app.state.payments
+    settings = context.settings
+    async with unit_of_work(context.database) as session:
+        job = await job_service.complete(session, principal, job_id=job_id)
+        currency = job.currency or "USD"
+    say("13. The client accepted the work: the job is completed")
+    async with unit_of_work(context.database) as session:
+        # A sandbox lives as long as its process: an account made by an earlier run is gone.
+        await session.execute(
+            delete(PayoutAccount).where(PayoutAccount.user_id == principal.user_id)
+        )
+    base = settings.public_url.rstrip("/")
+    onboarding = await payment_accounts.connect(
+        platform,
+        principal,
+        email=principal.user.email,
+        country=COUNTRY_OF.get(currency, "US"),
+        refresh_url=f"{base}/payments/account?refresh=1",
+        return_url=f"{base}/payments/account?returned=1",
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base) as browser:
+        form = await browser.get(onboarding.url)
+        us = COUNTRY_OF.get(currency, "US") == "US"
+        number = "000123456789" if us else "DE89370400440532013000"
+        await browser.post(
+            onboarding.url,
+            data={"business_name": "Demo Studio", "account_number": number},
+        )
+        account = await payment_accounts.refresh_account(platform, principal.user_id)
+        ready = account is not None and account.payouts_enabled
+        say(
+            f"14. Set up payouts on Stripe Connect's hosted onboarding ({form.status_code}): "
+            f"account {onboarding.account.account_id}, payouts "
+            + ("enabled" if ready else "not enabled yet")
+        )
+        async with unit_of_work(context.database) as session:
+            draft = await invoices.from_job(
+                session, principal, job_id=job_id, client_email="client@example.com"
+            )
+            invoice = await invoices.issue(session, principal, draft.id)
+            invoice_id, number_text = invoice.id, invoice.number
+        await app.state.tasks.run_due()  # the invoice is created and sent at Stripe
+        async with unit_of_work(context.database) as session:
+            issued = await invoices.find(session, invoice_id)
+            assert issued is not None
+            pay_url, total = issued.hosted_url, issued.total_minor
+        shown = format_major(minor_to_major(total, currency), currency)
+        say(f"15. Issued {number_text} for {shown}; Stripe's hosted page: {pay_url}")
+        if pay_url is None:
+            return "completed"
+        await browser.post(pay_url, data={})  # the client pays on the hosted page
+    await app.state.tasks.run_due()  # the transfer to the connected account
+    async with unit_of_work(context.database) as session:
+        balance = await ledger.balance(session, principal.user_id, currency)
+    fee = platform.platform_fee(total)
+    say(
+        f"16. Paid: the platform kept {format_major(minor_to_major(fee, currency), currency)} "
+        f"and transferred the rest; available "
+        f"{format_major(minor_to_major(balance.available_minor, currency), currency)}"
+    )
+    amount = balance.available_minor // 2
+    if amount <= 0 or not ready:
+        return "completed"
+    async with unit_of_work(context.database) as session:
+        payout = await payouts.request(
+            session,
+            platform,
+            principal,
+            amount_minor=amount,
+            currency=currency,
+            method=PayoutMethod.bank_transfer,
+            bank_account_ref=None,
+        )
+        payout_id = payout.id
+    async with unit_of_work(context.database) as session:
+        await payouts.approve(
+            session, principal, payout_id, settings=settings, password=DEMO_PASSWORD
+        )
+    await app.state.tasks.run_due()  # the payout through Stripe
+    async with unit_of_work(context.database) as session:
+        done = await payouts.get(session, principal, payout_id)
+        balance = await ledger.balance(session, principal.user_id, currency)
+        report = await ledger.verify(session)
+    say(
+        f"17. Payout of {format_major(minor_to_major(amount, currency), currency)} approved with "
+        f"the password: {done.status.value}; wallet "
+        f"{format_major(minor_to_major(balance.balance_minor, currency), currency)}; the ledger "
+        + ("balances" if report.clean else "does NOT balance: " + "; ".join(report.problems()))
+    )
+    return "completed"
 
 
 async def _demo_account(context: IntegrationContext, say: Callable[[str], None]) -> Principal:

@@ -140,6 +140,34 @@ class Settings(BaseSettings):
         ge=0,
         description="Cap on all one agent task spends: its steps, judges and retries (micro-USD)",
     )
+    payments_provider: str = Field(
+        default="stripe",
+        description=(
+            "The platform's payment provider (an integration with the payments capability): "
+            "clients pay invoices through it and users are paid out through its connected accounts"
+        ),
+    )
+    payments_secret_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The platform account's secret API key at the payment provider (Stripe: sk_...); "
+            "unset in sandbox mode uses the sandbox's key, otherwise payments are off"
+        ),
+    )
+    payments_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="The signing secret of the provider's webhook endpoint (Stripe: whsec_...)",
+    )
+    payments_base_url: str | None = Field(
+        default=None,
+        description="The provider's API address; unset is its documented one (or the sandbox)",
+    )
+    platform_fee_bps: int = Field(
+        default=500,
+        ge=0,
+        le=5000,
+        description="The platform's share of each client payment, in basis points (500 = 5 %)",
+    )
     ai_monthly_budget_micro_usd: int = Field(
         default=5_000_000, ge=0, description="Each user's AI spend per calendar month (micro-USD)"
     )

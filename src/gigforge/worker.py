@@ -42,6 +42,19 @@ from gigforge.kit.tasks import TaskRegistry, registry
 from gigforge.oauth_server.tasks import PURGE_EVERY as OAUTH_PURGE_EVERY
 from gigforge.oauth_server.tasks import PURGE_TASK as OAUTH_PURGE_TASK
 from gigforge.opportunities.scheduler import PLAN_EVERY, PLAN_TASK
+from gigforge.payments.billing import CATCH_UP_TASK
+from gigforge.payments.platform import PaymentsPlatform
+from gigforge.payments.rates import REFRESH_TASK as RATES_TASK
+from gigforge.payments.reconciling import RECONCILE_TASK
+from gigforge.payments.retainers import ISSUE_TASK as RETAINERS_TASK
+from gigforge.payments.tasks import (
+    CATCH_UP_EVERY,
+    RATES_EVERY,
+    RECONCILE_EVERY,
+    RETAINERS_EVERY,
+)
+from gigforge.payments.tasks import SWEEP_EVERY as PAYMENTS_SWEEP_EVERY
+from gigforge.payments.tasks import SWEEP_TASK as PAYMENTS_SWEEP_TASK
 from gigforge.settings import ConfigurationError, Settings, load_settings
 from gigforge.storage import Storage, storage_from_settings
 from gigforge.webhooks.delivery import SWEEP_EVERY as WEBHOOKS_SWEEP_EVERY
@@ -58,6 +71,7 @@ TASK_MODULES = (
     "gigforge.certifications.tasks",
     "gigforge.webhooks.tasks",
     "gigforge.oauth_server.tasks",
+    "gigforge.payments.tasks",
 )
 
 SCHEDULES = [
@@ -67,6 +81,11 @@ SCHEDULES = [
     Schedule(name=OAUTH_PURGE_TASK, every=OAUTH_PURGE_EVERY, task=OAUTH_PURGE_TASK),
     Schedule(name=AWARDS_PLAN_TASK, every=AWARDS_CHECK_EVERY, task=AWARDS_PLAN_TASK),
     Schedule(name=MESSAGES_PLAN_TASK, every=MESSAGES_SYNC_EVERY, task=MESSAGES_PLAN_TASK),
+    Schedule(name=PAYMENTS_SWEEP_TASK, every=PAYMENTS_SWEEP_EVERY, task=PAYMENTS_SWEEP_TASK),
+    Schedule(name=RETAINERS_TASK, every=RETAINERS_EVERY, task=RETAINERS_TASK),
+    Schedule(name=RATES_TASK, every=RATES_EVERY, task=RATES_TASK),
+    Schedule(name=CATCH_UP_TASK, every=CATCH_UP_EVERY, task=CATCH_UP_TASK),
+    Schedule(name=RECONCILE_TASK, every=RECONCILE_EVERY, task=RECONCILE_TASK),
 ]
 
 
@@ -113,6 +132,7 @@ class Process:
             WebhookSender: WebhookSender(integrations.runtime.guard),
         }
         resources[Storage] = storage_from_settings(settings)
+        resources[PaymentsPlatform] = PaymentsPlatform.from_context(integrations)
         tasks = TaskEngine(
             database,
             task_registry(),

@@ -11,6 +11,14 @@ class InvalidCredentials(Unauthorized):
     keeps_changes = True
 
 
+class WrongPassword(Forbidden):
+    """A signed-in user's password, asked again before something sensitive, was wrong."""
+
+    code = "wrong-password"
+    title = "The password is not right"
+    keeps_changes = True
+
+
 class InvalidToken(Unauthorized):
     code = "invalid-token"
     title = "The token is invalid or expired"

@@ -18,6 +18,8 @@ class Scope(StrEnum):
     webhooks_write = "webhooks:write"
     certifications_read = "certifications:read"
     certifications_write = "certifications:write"
+    payments_read = "payments:read"
+    payments_write = "payments:write"
     admin = "admin"
 
 

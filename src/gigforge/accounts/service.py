@@ -19,6 +19,7 @@ from gigforge.accounts.errors import (
     RefreshTokenReused,
     RegistrationClosed,
     RegistrationThrottled,
+    WrongPassword,
 )
 from gigforge.accounts.models import AuthSession, PasswordReset, RefreshToken, User
 from gigforge.accounts.principal import Principal
@@ -348,6 +349,37 @@ class AuthService:
             return False
         user = await UserRepository(session).get(reset.user_id)
         return user is not None and user.is_active
+
+    async def confirm_password(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        settings: Settings,
+        user: User,
+        password: str,
+        purpose: str,
+    ) -> None:
+        """The second factor before something sensitive (approving a payout): the signed-in
+        user's password again, throttled like sign-ins; raises WrongPassword."""
+        key = f"reconfirm:{user.id}"
+        await throttle.reserve(
+            session,
+            [Limit(key, settings.login_max_failures_per_account, settings.login_failure_window)],
+            refusal=lambda seconds: LoginThrottled(retry_after=seconds),
+        )
+        if not password or not await passwords.verify_password(
+            settings, user.password_hash, password
+        ):
+            await audit_service.record(
+                session,
+                actor,
+                action="auth.reconfirm_failed",
+                user_id=user.id,
+                data={"purpose": purpose},
+            )
+            raise WrongPassword()
+        await throttle.clear(session, key)
 
     async def set_password(
         self,

@@ -89,6 +89,11 @@ class UserService:
         """Which of `user_ids` are still accounts (rows written later must not outlive them)."""
         return await UserRepository(session).existing(user_ids)
 
+    async def currency_of(self, session: AsyncSession, user_id: uuid.UUID) -> str:
+        """The user's own currency (USD until they choose), for money shown to them."""
+        user = await UserRepository(session).get(user_id)
+        return user.currency if user is not None else "USD"
+
     async def stats(self, session: AsyncSession, principal: Principal) -> UserStats:
         user = principal.user
         return UserStats(

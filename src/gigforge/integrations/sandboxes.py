@@ -47,3 +47,25 @@ def mount_sandboxes(app: FastAPI, context: IntegrationContext) -> dict[str, Any]
             )
         mounted[spec.slug] = sandbox
     return mounted
+
+
+def sandbox_platform_config(context: IntegrationContext, slug: str) -> dict[str, Any] | None:
+    """The configuration a sandbox publishes for an operator-level account on it (the
+    platform's payment account: `PLATFORM_CONFIG` in the vendor's sandbox module), in sandbox
+    mode only; None when the sandbox has none."""
+    if not context.settings.sandbox:
+        return None
+    package = context.registry.get(slug).__module__.rpartition(".")[0]
+    try:
+        module = import_module(f"{package}.sandbox")
+    except ModuleNotFoundError:
+        return None
+    config = getattr(module, "PLATFORM_CONFIG", None)
+    return dict(config) if isinstance(config, dict) else None
+
+
+def sandbox_base_url(context: IntegrationContext, slug: str) -> str:
+    """Where this server mounts (or, seen from a worker process, mounted) a sandbox."""
+    return context.sandbox_urls.get(slug) or (
+        f"{context.settings.public_url.rstrip('/')}{SANDBOX_PREFIX}/{slug}"
+    )

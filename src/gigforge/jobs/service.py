@@ -202,6 +202,10 @@ class JobService:
         """The user's job for a platform's project (or order), however it was made."""
         return await JobRepository(session).for_external_project(user_id, platform, project)
 
+    async def find(self, session: AsyncSession, job_id: uuid.UUID) -> Job | None:
+        """Any user's job by id, for background work acting for its owner (a payment)."""
+        return await JobRepository(session).get(job_id)
+
     async def for_proposal(self, session: AsyncSession, proposal_id: uuid.UUID) -> Job | None:
         return await JobRepository(session).for_proposal(proposal_id)
 

@@ -44,6 +44,21 @@ async def _tell_consumers(session: AsyncSession, user_ids: Iterable[uuid.UUID | 
             await consumer(session, users)
 
 
+#: Reactions to one event type, called inside the publishing unit of work with the payload
+#: and its user: how one domain starts its own work when another's state changes (payments
+#: queue a job's transfers when the job completes) without the publisher importing it. A
+#: reaction only writes rows and enqueues tasks; the tasks do the rest after the commit.
+Reaction = Callable[[AsyncSession, "EventPayload", uuid.UUID | None], Awaitable[None]]
+REACTIONS: dict[str, list[Reaction]] = {}
+
+
+def react(event_name: str, reaction: Reaction) -> None:
+    """Register `reaction` for `event_name` once (a module imported twice adds it once)."""
+    reactions = REACTIONS.setdefault(event_name, [])
+    if reaction not in reactions:
+        reactions.append(reaction)
+
+
 class EventPayload(BaseModel):
     """An event's data. Subclasses name the event and give an example for the catalog."""
 
@@ -105,6 +120,8 @@ async def publish(
     session.add(row)
     session.info.setdefault(PUBLISHED, []).append(row.id)
     await _tell_consumers(session, (user_id,))
+    for reaction in REACTIONS.get(payload.event_type, ()):
+        await reaction(session, payload, user_id)
     return row
 
 
@@ -130,3 +147,6 @@ async def publish_many(
     )
     session.info.setdefault(PUBLISHED, []).extend(row.id for row in rows)
     await _tell_consumers(session, (row.user_id for row in rows))
+    for payload, user_id in payloads:
+        for reaction in REACTIONS.get(payload.event_type, ()):
+            await reaction(session, payload, user_id)

@@ -23,8 +23,10 @@ def import_models() -> None:
     import gigforge.kit.outbox
     import gigforge.kit.schedules
     import gigforge.kit.tasks
+    import gigforge.ledger.models
     import gigforge.oauth_server.models
     import gigforge.opportunities.models
+    import gigforge.payments.models
     import gigforge.proposals.models
     import gigforge.webhooks.models  # noqa: F401
 

@@ -60,7 +60,8 @@ class LinkSigner:
         payload, _, mac = token.partition(".")
         if not payload or not mac or len(token) > MAX_TOKEN_CHARS:
             raise InvalidLink("The link is incomplete.")
-        if not hmac.compare_digest(self._mac(payload), mac):
+        # As bytes: compare_digest refuses a str with non-ASCII characters (a TypeError).
+        if not hmac.compare_digest(self._mac(payload).encode(), mac.encode()):
             raise InvalidLink("The link's signature does not match.")
         try:
             body = json.loads(_unb64(payload))

@@ -24,6 +24,7 @@ from gigforge.web.pages_connections import router as _connections_router
 from gigforge.web.pages_import import router as _import_router
 from gigforge.web.pages_jobs import router as _jobs_router
 from gigforge.web.pages_opportunities import router as _opportunities_router
+from gigforge.web.pages_payments import router as _payments_router
 from gigforge.web.pages_proposals import router as _proposals_router
 from gigforge.web.pages_settings import router as _settings_router
 from gigforge.web.pages_settings_audit import router as _settings_audit_router
@@ -44,6 +45,7 @@ router.include_router(_import_router)  # before /opportunities/{id}
 router.include_router(_opportunities_router)
 router.include_router(_proposals_router)
 router.include_router(_jobs_router)
+router.include_router(_payments_router)
 router.include_router(_agents_router)
 router.include_router(_connections_router)
 router.include_router(_usage_router)

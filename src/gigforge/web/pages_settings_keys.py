@@ -63,6 +63,8 @@ SCOPE_LABELS = {
     Scope.webhooks_write: "Add, change and test webhook endpoints",
     Scope.certifications_read: "Read your certifications and courses",
     Scope.certifications_write: "Take and renew certification exams",
+    Scope.payments_read: "Read your wallet, transactions, invoices and payouts",
+    Scope.payments_write: "Issue invoices, request payouts, set up your payout account",
     Scope.admin: "Administer every user (admin)",
 }
 

@@ -16,6 +16,24 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from gigforge.integrations.framework.errors import NotSupported
+from gigforge.integrations.framework.payments import (
+    BalanceEntry,
+    BankAccountRequest,
+    ConnectedAccount,
+    Customer,
+    ExternalBankAccount,
+    InvoiceRequest,
+    PaymentEvent,
+    PayoutRequest,
+    PayoutSpeed,
+    ProviderInvoice,
+    ProviderPayout,
+    ProviderSubscription,
+    RateTable,
+    SubscriptionRequest,
+    Transfer,
+    TransferReversal,
+)
 from gigforge.integrations.framework.spec import IntegrationSpec
 
 
@@ -322,6 +340,8 @@ class WebhookEvent(BaseModel):
 
 
 class Payments(Connector, abc.ABC):
+    """Collecting money from clients. The models live in `framework.payments`."""
+
     @abc.abstractmethod
     async def create_checkout(self, request: CheckoutRequest) -> CheckoutSession: ...
 
@@ -336,6 +356,101 @@ class Payments(Connector, abc.ABC):
     @abc.abstractmethod
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Verify the provider's signature and parse the event; raise on any doubt."""
+
+    def interpret(self, event: WebhookEvent) -> PaymentEvent:
+        """The event in the ledger's words (kind `other` when it does not concern money)."""
+        raise self.not_supported("interpret", "this connector does not describe its events")
+
+    async def create_customer(self, *, email: str, name: str, reference: str) -> Customer:
+        raise self.not_supported("customers", "not offered by this connector")
+
+    async def create_invoice(self, request: InvoiceRequest) -> ProviderInvoice:
+        """Create, finalize and (when asked) send an invoice; returns it with its hosted page."""
+        raise self.not_supported("invoices", "not offered by this connector")
+
+    async def get_invoice(self, invoice_id: str) -> ProviderInvoice:
+        raise self.not_supported("invoices", "not offered by this connector")
+
+    async def void_invoice(self, invoice_id: str) -> ProviderInvoice:
+        raise self.not_supported("invoices", "not offered by this connector")
+
+    async def create_subscription(self, request: SubscriptionRequest) -> ProviderSubscription:
+        raise self.not_supported("subscriptions", "not offered by this connector")
+
+    async def cancel_subscription(self, subscription_id: str) -> ProviderSubscription:
+        raise self.not_supported("subscriptions", "not offered by this connector")
+
+    def recent_events(
+        self, *, created_after: datetime | None = None
+    ) -> AsyncIterator[WebhookEvent]:
+        """Events the provider still keeps, newest first: catching up after missed webhooks."""
+        raise self.not_supported("events", "not offered by this connector")
+
+    def balance_entries(
+        self, *, created_after: datetime | None = None, account: str | None = None
+    ) -> AsyncIterator[BalanceEntry]:
+        """The balance history (of `account`, a connected account, or the platform's)."""
+        raise self.not_supported("balance history", "not offered by this connector")
+
+
+class ConnectedPayouts(Connector, abc.ABC):
+    """Paying users out: connected accounts, transfers to them, bank accounts and payouts."""
+
+    #: Payout speeds the provider offers; a method outside it gets a clear error.
+    payout_speeds: ClassVar[frozenset[PayoutSpeed]] = frozenset()
+
+    @abc.abstractmethod
+    async def create_account(
+        self, *, email: str, country: str, reference: str
+    ) -> ConnectedAccount: ...
+
+    @abc.abstractmethod
+    async def onboarding_link(self, account_id: str, *, refresh_url: str, return_url: str) -> str:
+        """A single-use link to the provider's own onboarding for the account."""
+
+    @abc.abstractmethod
+    async def get_account(self, account_id: str) -> ConnectedAccount: ...
+
+    @abc.abstractmethod
+    async def transfer(
+        self,
+        *,
+        amount_minor: int,
+        currency: str,
+        destination: str,
+        transfer_group: str | None,
+        reference: str,
+    ) -> Transfer:
+        """Move funds from the platform to a connected account; `reference` is the
+        idempotency key, so a retry never transfers twice."""
+
+    async def reverse_transfer(
+        self, transfer_id: str, *, amount_minor: int, reference: str
+    ) -> TransferReversal:
+        """Take `amount_minor` of a transfer back from the connected account to the platform;
+        `reference` is the idempotency key, so a retry never reverses twice."""
+        raise self.not_supported("transfer reversals", "not offered by this connector")
+
+    async def add_bank_account(
+        self, account_id: str, request: BankAccountRequest
+    ) -> ExternalBankAccount:
+        raise self.not_supported("bank accounts", "not offered by this connector")
+
+    @abc.abstractmethod
+    async def create_payout(self, request: PayoutRequest) -> ProviderPayout: ...
+
+    @abc.abstractmethod
+    async def find_payout(self, account_id: str, reference: str) -> ProviderPayout | None:
+        """The payout created with this reference, if any: how a payout whose outcome was
+        never recorded (a crash after the call) is reconciled before any retry."""
+
+
+class ExchangeRates(Connector, abc.ABC):
+    """Reference exchange rates, for the home-currency amount an invoice snapshots."""
+
+    @abc.abstractmethod
+    async def latest(self) -> RateTable:
+        """The provider's latest published rates."""
 
 
 # Outbound channels and stores

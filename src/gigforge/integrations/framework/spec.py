@@ -30,6 +30,7 @@ class Capability(StrEnum):
     social_channel = "social_channel"
     analytics = "analytics"
     notifier = "notifier"
+    exchange_rates = "exchange_rates"
 
 
 class AuthMode(StrEnum):

@@ -1,4 +1,5 @@
-"""Stripe: Checkout payments, refunds, Connect transfers and signed webhooks.
+"""Stripe: Checkout, invoices, subscriptions, refunds, Connect (accounts, transfers, payouts) and
+signed webhooks.
 
 The sandbox (`gigforge.integrations.stripe.sandbox`) is imported only by tests and demo mode.
 """

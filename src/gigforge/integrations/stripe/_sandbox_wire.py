@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 NO_API_KEY = (
@@ -274,3 +275,67 @@ def unrecognized_url(method: str, path: str) -> Params:
         f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or "
         "we can help at https://support.stripe.com/."
     )
+
+
+def no_such(kind: str, object_id: str, *, param: str | None = None, status: int = 404) -> Failure:
+    """Stripe's answer for an id it does not know: 404 on a path, 400 on a parameter."""
+    return Failure(
+        status if param is None else 400,
+        f"No such {kind}: '{object_id}'",
+        code="resource_missing",
+        param=param,
+    )
+
+
+def account_invalid(key: str, account: str) -> Failure:
+    """A `Stripe-Account` (or account id) the platform has no access to: a 403 in Stripe."""
+    return Failure(
+        403,
+        f"The provided key '{redacted(key)}' does not have access to account '{account}' (or "
+        "that account does not exist). Application access may have been revoked.",
+        code="account_invalid",
+    )
+
+
+def stripe_fee(amount: int) -> int:
+    """Stripe's standard card pricing: 2.9% + 30 cents, the percentage rounded half up."""
+    return (amount * 29 + 500) // 1000 + 30
+
+
+def list_page(items: Sequence[Params], params: Params, url: str, kind: str) -> Params:
+    """One page of a list endpoint, newest first (`items` are in the order they were made):
+    `limit` (1-100, default 10), `created` bounds, and `starting_after` naming the last object
+    of the previous page."""
+    limit = integer(params, "limit", minimum=1, maximum=100) if "limit" in params else 10
+    wanted = event_filter({"created": params["created"]} if "created" in params else {})
+    matching = [item for item in reversed(items) if wanted(item)]
+    start = 0
+    cursor = params.get("starting_after")
+    if cursor:
+        ids = [item["id"] for item in matching]
+        if cursor not in ids:
+            raise no_such(kind, str(cursor), param="starting_after")
+        start = ids.index(cursor) + 1
+    return {
+        "object": "list",
+        "data": matching[start : start + limit],
+        "has_more": len(matching) > start + limit,
+        "url": url,
+    }
+
+
+def expands(params: Params, field: str) -> bool:
+    """Whether `expand[]` asks for `field` (e.g. `data.source` on a list)."""
+    wanted = params.get("expand")
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    return isinstance(wanted, list) and field in wanted
+
+
+def hosted_base(request: Request) -> str:
+    """Where this sandbox is served, ending in `/`: the mount's prefix (`root_path`) included.
+
+    Starlette's `request.base_url` names the outermost app's root, not the mount's, so a
+    page linked from it would miss `/sandbox/stripe` when the app mounts the sandbox."""
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    return str(request.url.replace(path=f"{root}/", query="", fragment=""))

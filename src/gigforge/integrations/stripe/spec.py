@@ -36,7 +36,9 @@ class StripeConfig(BaseModel):
     secret_key: SecretStr = Field(
         description=(
             "Secret key (sk_live_... or sk_test_...) or a restricted key (rk_...) with write "
-            "access to Checkout Sessions, Refunds and Transfers, from Developers > API keys"
+            "access to Checkout Sessions, Customers, Invoices, Prices, Subscriptions, Refunds, "
+            "Connect accounts, Transfers and Payouts and read access to Balance, from "
+            "Developers > API keys"
         ),
         json_schema_extra={"writeOnly": True},
     )
@@ -77,8 +79,10 @@ SPEC = IntegrationSpec(
     slug="stripe",
     title="Stripe",
     description=(
-        "Take client payments through Stripe Checkout, refund them, and pay collaborators "
-        "through Stripe Connect transfers; payment events arrive by signed webhooks."
+        "Take client payments through Stripe Checkout and hosted invoices, bill retainers as "
+        "subscriptions, refund them, and pay users and collaborators through Stripe Connect "
+        "(Express accounts, transfers, bank accounts and payouts); payment events arrive by "
+        "signed webhooks."
     ),
     capabilities=frozenset({Capability.payments}),
     auth_modes=(AuthMode.bearer_token,),
@@ -92,11 +96,16 @@ SPEC = IntegrationSpec(
             "through the API with its own keys. Stripe's restricted and prohibited business list "
             "(https://stripe.com/legal/restricted-businesses) limits what may be sold, and "
             "Stripe asks integrations to treat its rate limits as maximums. Gigforge creates "
-            "payments, refunds and transfers only on the user's own Stripe account."
+            "payments, invoices, subscriptions, refunds, transfers and payouts only on the "
+            "user's own Stripe account and on the Express accounts it connected as a platform; "
+            "each connected account is onboarded by Stripe's own hosted flow."
         ),
         allows=(
-            "creating Checkout Sessions, refunds and Connect transfers on the user's own account",
-            "reading the account's balance and events",
+            "creating Checkout Sessions, customers, invoices, subscriptions and refunds on the "
+            "user's own account",
+            "creating Connect Express accounts with Stripe-hosted onboarding, transfers to them, "
+            "their bank accounts and payouts from their balances",
+            "reading the account's (and its connected accounts') balance history and events",
             "receiving signed webhook events for the user's own endpoint",
         ),
         forbids=(

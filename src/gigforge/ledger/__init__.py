@@ -1,0 +1,1 @@
+"""The double-entry ledger: every amount of money Gigforge knows about, and where it is."""

@@ -1,0 +1,2 @@
+"""Money in and out: invoices, provider payments applied to the ledger, connected accounts,
+bank accounts and payouts."""
