@@ -9,7 +9,7 @@ Connectors come from the registry, by the provider's slug, through the policy la
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -35,7 +35,7 @@ class PaymentsPlatform:
     provider: str
     fee_bps: int
     config: BaseModel | None = None
-    secret: str | None = None
+    secret: str | None = field(default=None, repr=False)
     base_url: str | None = None
     #: Why payments are off, for the dashboard and the API's 503.
     reason: str | None = None

@@ -51,7 +51,11 @@ def wallet(balances: Sequence[CurrencyBalance], currency: str) -> WalletRead:
 
 
 def transaction(view: TransactionView, *, with_postings: bool = False) -> TransactionRead:
-    net = view.net(OWN)
+    """`amount` is what the transaction did to the user's money; one that only moved it
+    between their own balances (a release, a hold) shows what it did to the available one."""
+    net = {currency: value for currency, value in view.net(OWN).items() if value}
+    if not net:
+        net = view.net((AccountKind.available,))
     currency = next(iter(net), view.postings[0].currency if view.postings else "USD")
     return TransactionRead(
         transaction_id=view.id,

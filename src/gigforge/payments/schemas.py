@@ -61,7 +61,12 @@ class TransactionRead(OutputSchema):
     occurred_at: datetime
     reference_type: str | None
     reference_id: str | None
-    amount: MajorAmount = Field(description="What it did to the user's balance (can be negative)")
+    amount: MajorAmount = Field(
+        description=(
+            "What it did to your balance (negative: money left); for a release or a hold, "
+            "which move money between your own balances, what it did to the available one"
+        )
+    )
     currency: str
     postings: list[PostingRead] | None = None
 
