@@ -28,6 +28,7 @@ def import_models() -> None:
     import gigforge.opportunities.models
     import gigforge.payments.models
     import gigforge.proposals.models
+    import gigforge.sync.models
     import gigforge.webhooks.models  # noqa: F401
 
 

@@ -34,6 +34,16 @@ from gigforge.integrations.framework.payments import (
     Transfer,
     TransferReversal,
 )
+from gigforge.integrations.framework.records import (
+    ChangePage,
+    Container,
+    Pipeline,
+    RecordKind,
+    RemoteRecord,
+    Subscription,
+    TaskStatus,
+    WebhookReceipt,
+)
 from gigforge.integrations.framework.spec import IntegrationSpec
 
 
@@ -474,18 +484,100 @@ class ObjectStore(Connector, abc.ABC):
 
 
 class CRM(Connector, abc.ABC):
-    @abc.abstractmethod
-    async def upsert_contact(self, *, email: str, name: str, fields: Mapping[str, Any]) -> str: ...
+    """A CRM's contacts, companies and deals, as the sync engine reads and writes them (the
+    models and normalized field names are in `framework.records`)."""
 
     @abc.abstractmethod
-    async def create_deal(
-        self, *, contact_id: str, title: str, amount_minor: int, currency: str
-    ) -> str: ...
+    async def upsert(
+        self,
+        kind: RecordKind,
+        fields: Mapping[str, Any],
+        *,
+        external_id: str | None,
+        idempotency_key: str,
+    ) -> RemoteRecord:
+        """Create the record (no `external_id`) or change the given fields of it; returns it
+        as the CRM now has it. A retry with the same key never creates a second one."""
+
+    @abc.abstractmethod
+    async def get(self, kind: RecordKind, external_id: str) -> RemoteRecord | None:
+        """The record, or None when the CRM no longer has it."""
+
+    @abc.abstractmethod
+    async def delete(self, kind: RecordKind, external_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def changes(
+        self, kind: RecordKind, *, since: datetime | None, cursor: str | None = None
+    ) -> ChangePage:
+        """Records of `kind` changed at or after `since` (deleted ones flagged, where the
+        CRM tells), oldest first, one page at a time."""
+
+    @abc.abstractmethod
+    async def pipelines(self) -> list[Pipeline]:
+        """The deal pipelines and their stages."""
+
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, *, url: str, method: str = "POST"
+    ) -> WebhookReceipt:
+        """Verify the CRM's signature and read the changes; raise on any doubt."""
+        raise self.not_supported("webhooks", "this CRM's changes are read by polling")
 
 
 class ProjectTool(Connector, abc.ABC):
+    """A project tool's projects and tasks, as the sync engine reads and writes them."""
+
     @abc.abstractmethod
-    async def create_task(self, *, project: str, title: str, description: str) -> str: ...
+    async def containers(self) -> list[Container]:
+        """Where the user can put projects (workspaces, organizations, Jira projects)."""
+
+    @abc.abstractmethod
+    async def upsert(
+        self,
+        kind: RecordKind,
+        fields: Mapping[str, Any],
+        *,
+        external_id: str | None,
+        container: str | None = None,
+        idempotency_key: str,
+    ) -> RemoteRecord:
+        """Create (no `external_id`; a project in `container`, a task in
+        `fields["project"]`) or change the given fields; a retry never creates a second."""
+
+    @abc.abstractmethod
+    async def get(self, kind: RecordKind, external_id: str) -> RemoteRecord | None: ...
+
+    @abc.abstractmethod
+    async def delete(self, kind: RecordKind, external_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def statuses(self, project_id: str) -> list[TaskStatus]:
+        """The states a task of this project can be in."""
+
+    @abc.abstractmethod
+    async def changes(
+        self, project_id: str, *, since: datetime | None, cursor: str | None = None
+    ) -> ChangePage:
+        """The project's tasks changed at or after `since`, oldest first, paged."""
+
+    async def subscribe(self, project_id: str, *, callback_url: str) -> Subscription:
+        """Ask the tool to post the project's changes to `callback_url`."""
+        raise self.not_supported("webhooks", "this tool's changes are read by polling")
+
+    async def unsubscribe(self, subscription_id: str) -> None:
+        raise self.not_supported("webhooks", "this tool's changes are read by polling")
+
+    def parse_webhook(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        url: str,
+        secret: str | None = None,
+    ) -> WebhookReceipt:
+        """Verify and read a webhook request (or answer its handshake); raise on any doubt.
+        `secret` is the subscription's, where the tool gives one per subscription."""
+        raise self.not_supported("webhooks", "this tool's changes are read by polling")
 
 
 class SocialChannel(Connector, abc.ABC):
