@@ -5,6 +5,7 @@ GIGFORGE_SCREENSHOTS=docs/screenshots to refresh the documentation's pictures.""
 from __future__ import annotations
 
 import re
+import time
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,13 @@ def _fits_a_phone(page: Any) -> None:
 
 def _reset_link(server: Server) -> str:
     outbox = Path(server.env["GIGFORGE_DATA_DIR"]) / "outbox"
-    [eml] = sorted(outbox.glob("*.eml"))
+    # The page answers before the mail is written (it is sent after the response): wait for it.
+    for _ in range(300):
+        written = sorted(outbox.glob("*.eml"))
+        if written:
+            break
+        time.sleep(0.1)
+    [eml] = written
     body = message_from_bytes(eml.read_bytes()).get_payload(decode=True)
     assert isinstance(body, bytes)
     found = re.search(re.escape(server.base) + r"/reset-password\?code=\S+", body.decode())
